@@ -1,0 +1,63 @@
+"""Hyperparameters: ``agents/hyperparams/<agent>.yml`` keyed by env id with a ``default`` entry (RL Zoo style).
+
+Values that name code are dotted paths resolved with importlib (``torch.nn.ReLU``), never ``eval``;
+schedules are written ``lin_<start>`` (linear decay to 0, as in RL Zoo).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
+SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
+DOTTED_KEYS = ("activation_fn", "features_extractor_class", "optimizer_class", "policy_class")
+
+
+def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:
+    """Return a copy of the entry for ``env_id`` in ``<agent>.yml``, or its ``default`` entry."""
+    path = HYPERPARAMS_DIR / f"{agent}.yml"
+    if not path.exists():
+        return {}
+    table = yaml.safe_load(path.read_text()) or {}
+    entry = table.get(env_id, table.get("default", {}))
+    return copy.deepcopy(entry or {})
+
+
+def resolve_dotted(path: str) -> Any:
+    """Import ``package.module.Name`` and return ``Name``."""
+    module_name, _, attribute = path.rpartition(".")
+    if not module_name:
+        raise ValueError(f"{path!r} is not a dotted path like 'torch.nn.ReLU'")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot resolve {path!r}: {error}") from error
+
+
+def linear_schedule(start: float) -> Callable[[float], float]:
+    """Linear decay from ``start`` to 0 over training (SB3 passes the remaining progress 1 -> 0)."""
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * start
+
+    return schedule
+
+
+def _resolve_value(key: str, value: Any) -> Any:
+    if key in SCHEDULE_KEYS and isinstance(value, str) and value.startswith("lin_"):
+        return linear_schedule(float(value[len("lin_") :]))
+    if key in DOTTED_KEYS and isinstance(value, str):
+        return resolve_dotted(value)
+    if isinstance(value, dict):
+        return {k: _resolve_value(k, v) for k, v in value.items()}
+    return value
+
+
+def resolve_hyperparams(hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """Turn schedule strings and dotted paths into objects; everything else passes through."""
+    return {key: _resolve_value(key, value) for key, value in hyperparams.items()}

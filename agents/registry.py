@@ -1,0 +1,92 @@
+"""Agent registry: a name resolves to a builder of an SB3 model or a non-learning reference agent."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+AgentBuilder = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """How to build and load one agent.
+
+    Attributes:
+        target: dotted path of an SB3 algorithm class or of a :class:`agents.reference.ReferenceAgent`.
+        learns: False for reference agents (``learn`` is a no-op and training is skipped).
+        description: one line for ``--help`` and the README.
+    """
+
+    target: str
+    learns: bool
+    description: str
+
+    def resolve(self) -> Any:
+        module_name, _, attribute = self.target.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+AGENTS: dict[str, AgentEntry] = {
+    "ppo": AgentEntry("stable_baselines3.PPO", True, "Proximal Policy Optimization (SB3)"),
+    "a2c": AgentEntry("stable_baselines3.A2C", True, "Advantage Actor-Critic (SB3)"),
+    "dqn": AgentEntry("stable_baselines3.DQN", True, "Deep Q-Network (SB3)"),
+    "recurrent_ppo": AgentEntry("sb3_contrib.RecurrentPPO", True, "PPO with an LSTM policy (sb3-contrib)"),
+    "random": AgentEntry("agents.reference.RandomAgent", False, "uniform random actions (chance level)"),
+    "oracle": AgentEntry(
+        "agents.oracle.CartPoleOracle", False, "NoisyCartPole reference: bit decoding + Kalman filter + LQR"
+    ),
+}
+
+
+def register_agent(name: str, entry: AgentEntry) -> None:
+    """Add an agent under ``name`` (an existing name raises ``ValueError``)."""
+    if name in AGENTS:
+        raise ValueError(f"agent {name!r} is already registered")
+    AGENTS[name] = entry
+
+
+def get_entry(name: str) -> AgentEntry:
+    """The registry entry of ``name``; an unknown name raises ``ValueError`` listing the known ones."""
+    if name not in AGENTS:
+        raise ValueError(f"agent={name!r} is not registered; allowed: {', '.join(sorted(AGENTS))}")
+    return AGENTS[name]
+
+
+def make_agent(
+    name: str,
+    env: Any,
+    hyperparams: dict[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+    tensorboard_log: str | None = None,
+    device: str = "auto",
+    verbose: int = 0,
+) -> Any:
+    """Build agent ``name`` on ``env`` with resolved ``hyperparams`` (algorithm keyword arguments).
+
+    Example:
+        >>> import gymnasium as gym, envs
+        >>> model = make_agent("ppo", gym.make("NoisyCartPole-v0"), {"policy": "MlpPolicy"}, seed=0)
+        >>> type(model).__name__
+        'PPO'
+    """
+    entry = get_entry(name)
+    cls = entry.resolve()
+    hyperparams = dict(hyperparams or {})
+    if not entry.learns:
+        return cls(env, seed=seed)
+    policy = hyperparams.pop("policy", "MlpPolicy")
+    return cls(
+        policy, env, seed=seed, tensorboard_log=tensorboard_log, device=device, verbose=verbose, **hyperparams
+    )
+
+
+def load_agent(name: str, path: str, env: Any = None, device: str = "auto") -> Any:
+    """Load a saved agent ``name`` from ``path``."""
+    entry = get_entry(name)
+    cls = entry.resolve()
+    if not entry.learns:
+        return cls.load(path, env=env)
+    return cls.load(path, env=env, device=device)

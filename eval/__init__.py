@@ -1,0 +1,1 @@
+"""Evaluation: result tables, leaderboards, sweeps and plots."""

@@ -1,0 +1,1 @@
+"""Training: the ``train/run.py`` CLI and the pieces it composes."""

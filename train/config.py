@@ -1,0 +1,65 @@
+"""Resolve a run's configuration: hyperparameter file, ``-conf`` file and command-line overrides."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agents.hyperparams import load_hyperparams
+
+# Keys of a hyperparameter entry that configure the run rather than the algorithm.
+RUN_KEYS = ("n_timesteps", "n_envs", "normalize", "env_wrapper", "frame_stack")
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs, in YAML-serialisable form (saved as ``config.yml`` in the run folder)."""
+
+    env_id: str
+    agent: str
+    seed: int
+    n_timesteps: int
+    n_envs: int
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    normalize: bool | dict = False
+    env_wrapper: str | list | None = None
+    frame_stack: int | None = None
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.env_id}__{self.agent}__{self.seed}"
+
+
+def _conf_file_entry(path: str, env_id: str) -> dict[str, Any]:
+    table = yaml.safe_load(Path(path).read_text()) or {}
+    if env_id in table:
+        return table[env_id] or {}
+    return table.get("default", table)
+
+
+def resolve_config(args: argparse.Namespace) -> RunConfig:
+    """Merge, in increasing priority: ``agents/hyperparams/<agent>.yml``, ``-conf``, ``-params``, flags."""
+    hyperparams = load_hyperparams(args.agent, args.env)
+    if args.conf_file:
+        hyperparams.update(_conf_file_entry(args.conf_file, args.env))
+    hyperparams.update(args.hyperparams)
+    run_values = {key: hyperparams.pop(key) for key in RUN_KEYS if key in hyperparams}
+    if args.n_timesteps >= 0:
+        run_values["n_timesteps"] = args.n_timesteps
+    if args.n_envs > 0:
+        run_values["n_envs"] = args.n_envs
+    return RunConfig(
+        env_id=args.env,
+        agent=args.agent,
+        seed=args.seed,
+        n_timesteps=int(run_values.pop("n_timesteps", 0)),
+        n_envs=int(run_values.pop("n_envs", 1)),
+        env_kwargs=dict(args.env_kwargs),
+        hyperparams=hyperparams,
+        **run_values,
+    )

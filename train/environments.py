@@ -1,0 +1,65 @@
+"""Training and evaluation VecEnvs for a run (Monitor, optional wrappers, normalisation, frame stack)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
+
+from agents.hyperparams import resolve_dotted
+from train.config import RunConfig
+
+# Evaluation envs use seeds seed + EVAL_SEED_OFFSET..., disjoint from training seeds below it.
+EVAL_SEED_OFFSET = 1_000_000
+
+
+def import_gym_packages(packages: list[str]) -> None:
+    """Import the modules that register env ids (``envs`` always)."""
+    for package in ["envs", *packages]:
+        importlib.import_module(package)
+
+
+def check_env_id(env_id: str) -> None:
+    if env_id not in gym.registry:
+        ours = sorted(k for k in gym.registry if not k.startswith(("ALE/", "phys2d/", "tabular/")))
+        raise ValueError(f"--env={env_id!r} is not a registered environment id; registered: {', '.join(ours)}")
+
+
+def _wrapper_class(spec: str | list | None) -> Any:
+    """A dotted path, or a list of dotted paths / {path: kwargs} applied in order, as one callable."""
+    if not spec:
+        return None
+    items = spec if isinstance(spec, list) else [spec]
+    wrappers = []
+    for item in items:
+        path, kwargs = (next(iter(item.items())) if isinstance(item, dict) else (item, {}))
+        wrappers.append((resolve_dotted(path), kwargs or {}))
+
+    def wrap(env: gym.Env) -> gym.Env:
+        for wrapper, kwargs in wrappers:
+            env = wrapper(env, **kwargs)
+        return env
+
+    return wrap
+
+
+def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
+    """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
+    seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
+    env = make_vec_env(
+        config.env_id,
+        n_envs=n_envs or (1 if evaluation else config.n_envs),
+        seed=seed,
+        env_kwargs=config.env_kwargs,
+        wrapper_class=_wrapper_class(config.env_wrapper),
+        vec_env_cls=DummyVecEnv,
+    )
+    if config.frame_stack:
+        env = VecFrameStack(env, n_stack=int(config.frame_stack))
+    if config.normalize:
+        kwargs = config.normalize if isinstance(config.normalize, dict) else {}
+        env = VecNormalize(env, training=not evaluation, **({"norm_reward": False} if evaluation else kwargs))
+    return env
