@@ -15,7 +15,7 @@ import yaml
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
-DOTTED_KEYS = ("activation_fn", "features_extractor_class", "optimizer_class", "policy_class")
+DOTTED_KEYS = ("activation_fn", "features_extractor_class", "optimizer_class", "policy", "policy_class")
 
 
 def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def linear_schedule(start: float) -> Callable[[float], float]:
 def _resolve_value(key: str, value: Any) -> Any:
     if key in SCHEDULE_KEYS and isinstance(value, str) and value.startswith("lin_"):
         return linear_schedule(float(value[len("lin_") :]))
-    if key in DOTTED_KEYS and isinstance(value, str):
+    if key in DOTTED_KEYS and isinstance(value, str) and "." in value:  # "MlpPolicy" stays an SB3 alias
         return resolve_dotted(value)
     if isinstance(value, dict):
         return {k: _resolve_value(k, v) for k, v in value.items()}

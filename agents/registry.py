@@ -73,8 +73,9 @@ def make_agent(
         'PPO'
     """
     entry = get_entry(name)
-    cls = entry.resolve()
     hyperparams = dict(hyperparams or {})
+    algo = hyperparams.pop("algo", None)  # an agent may run on another registered algorithm per env
+    cls = get_entry(algo).resolve() if algo else entry.resolve()
     if not entry.learns:
         return cls(env, seed=seed)
     policy = hyperparams.pop("policy", "MlpPolicy")
@@ -83,10 +84,10 @@ def make_agent(
     )
 
 
-def load_agent(name: str, path: str, env: Any = None, device: str = "auto") -> Any:
-    """Load a saved agent ``name`` from ``path``."""
+def load_agent(name: str, path: str, env: Any = None, device: str = "auto", algo: str | None = None) -> Any:
+    """Load a saved agent ``name`` from ``path`` (``algo``: the algorithm it ran on, if not its own)."""
     entry = get_entry(name)
-    cls = entry.resolve()
+    cls = get_entry(algo).resolve() if algo else entry.resolve()
     if not entry.learns:
         return cls.load(path, env=env)
     return cls.load(path, env=env, device=device)

@@ -12,7 +12,7 @@ import yaml
 from agents.hyperparams import load_hyperparams
 
 # Keys of a hyperparameter entry that configure the run rather than the algorithm.
-RUN_KEYS = ("n_timesteps", "n_envs", "normalize", "env_wrapper", "frame_stack")
+RUN_KEYS = ("n_timesteps", "n_envs", "normalize", "env_wrapper", "frame_stack", "callback")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class RunConfig:
     normalize: bool | dict = False
     env_wrapper: str | list | None = None
     frame_stack: int | None = None
+    callback: str | list | None = None
 
     @property
     def run_name(self) -> str:

@@ -18,7 +18,7 @@ from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback,
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import set_random_seed
 
-from agents.hyperparams import resolve_hyperparams
+from agents.hyperparams import resolve_dotted, resolve_hyperparams
 from agents.registry import get_entry, make_agent
 from train.callbacks import EpisodicReturnCallback
 from train.cli import parse_args
@@ -27,9 +27,19 @@ from train.environments import check_env_id, import_gym_packages, make_env
 from train.run_folder import create_run_folder, write_run_files, write_summary
 
 
+def agent_callbacks(spec: str | list | None) -> list:
+    """Callbacks named in the hyperparameters: dotted paths, or ``{path: kwargs}`` mappings."""
+    items = [] if not spec else spec if isinstance(spec, list) else [spec]
+    built = []
+    for item in items:
+        path, kwargs = next(iter(item.items())) if isinstance(item, dict) else (item, {})
+        built.append(resolve_dotted(path)(**(kwargs or {})))
+    return built
+
+
 def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) -> CallbackList:
     """Evaluation on the separate eval env, checkpoints, and CleanRL's per-episode TensorBoard keys."""
-    callbacks = [EpisodicReturnCallback()]
+    callbacks = [EpisodicReturnCallback(), *agent_callbacks(config.callback)]
     if args.eval_freq > 0:
         callbacks.append(
             EvalCallback(
