@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -37,6 +38,16 @@ def resolve_dotted(path: str) -> Any:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
         raise ValueError(f"cannot resolve {path!r}: {error}") from error
+
+
+def resolve_dotted_list(spec: str | dict | list | None) -> list[tuple[Any, dict]]:
+    """Resolve ``path``, ``{path: kwargs}`` or a list of them into ``[(object, kwargs), ...]``."""
+    items = [] if not spec else spec if isinstance(spec, list) else [spec]
+    resolved = []
+    for item in items:
+        path, kwargs = next(iter(item.items())) if isinstance(item, dict) else (item, {})
+        resolved.append((resolve_dotted(path), dict(kwargs or {})))
+    return resolved
 
 
 def linear_schedule(start: float) -> Callable[[float], float]:

@@ -34,7 +34,7 @@ class ReferenceAgent:
         self.seed = seed
         self.num_timesteps = 0
 
-    def learn(self, total_timesteps: int = 0, **kwargs: Any) -> "ReferenceAgent":
+    def learn(self, total_timesteps: int = 0, **kwargs: Any) -> ReferenceAgent:
         """Nothing to learn: return the agent unchanged."""
         return self
 
@@ -52,7 +52,7 @@ class ReferenceAgent:
         path.write_text(json.dumps({"agent": self.name, "seed": self.seed}))
 
     @classmethod
-    def load(cls, path: str | Path, env: gym.Env | VecEnv) -> "ReferenceAgent":
+    def load(cls, path: str | Path, env: gym.Env | VecEnv) -> ReferenceAgent:
         saved = json.loads(Path(path).with_suffix(".json").read_text())
         return cls(env, seed=saved.get("seed"))
 

@@ -9,7 +9,7 @@ arrays (with numpy's, for a batch).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

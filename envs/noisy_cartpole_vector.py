@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from gymnasium import spaces
 
 from envs import cartpole_physics as physics
 from envs.noisy_cartpole_config import NoisyCartPoleConfig

@@ -9,7 +9,7 @@ import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
 
-from agents.hyperparams import resolve_dotted
+from agents.hyperparams import resolve_dotted_list
 from train.config import RunConfig
 
 # Evaluation envs use seeds seed + EVAL_SEED_OFFSET..., disjoint from training seeds below it.
@@ -30,13 +30,9 @@ def check_env_id(env_id: str) -> None:
 
 def _wrapper_class(spec: str | list | None) -> Any:
     """A dotted path, or a list of dotted paths / {path: kwargs} applied in order, as one callable."""
-    if not spec:
+    wrappers = resolve_dotted_list(spec)
+    if not wrappers:
         return None
-    items = spec if isinstance(spec, list) else [spec]
-    wrappers = []
-    for item in items:
-        path, kwargs = (next(iter(item.items())) if isinstance(item, dict) else (item, {}))
-        wrappers.append((resolve_dotted(path), kwargs or {}))
 
     def wrap(env: gym.Env) -> gym.Env:
         for wrapper, kwargs in wrappers:

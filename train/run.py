@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import set_random_seed
 
-from agents.hyperparams import resolve_dotted, resolve_hyperparams
+from agents.hyperparams import resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, make_agent
 from train.callbacks import EpisodicReturnCallback
 from train.cli import parse_args
@@ -29,12 +30,7 @@ from train.run_folder import create_run_folder, write_run_files, write_summary
 
 def agent_callbacks(spec: str | list | None) -> list:
     """Callbacks named in the hyperparameters: dotted paths, or ``{path: kwargs}`` mappings."""
-    items = [] if not spec else spec if isinstance(spec, list) else [spec]
-    built = []
-    for item in items:
-        path, kwargs = next(iter(item.items())) if isinstance(item, dict) else (item, {})
-        built.append(resolve_dotted(path)(**(kwargs or {})))
-    return built
+    return [callback_class(**kwargs) for callback_class, kwargs in resolve_dotted_list(spec)]
 
 
 def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) -> CallbackList:
