@@ -1,0 +1,22 @@
+"""Shared fixtures: every env id this package registers, and a temporary log folder."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+import envs  # noqa: F401  (registers the ids)
+
+
+def suite_env_ids() -> list[str]:
+    """Ids whose entry point lives in this package's ``envs``."""
+    return sorted(
+        env_id
+        for env_id, spec in gym.registry.items()
+        if isinstance(spec.entry_point, str) and spec.entry_point.startswith("envs.")
+    )
+
+
+@pytest.fixture
+def log_folder(tmp_path):
+    return str(tmp_path / "logs")
