@@ -43,7 +43,9 @@ def test_run_folder_tensorboard_and_checkpoints(log_folder):
     assert config["env_kwargs"] == {"flip_prob": 0.2, "bits_per_variable": 16}
     assert config["hyperparams"]["n_steps"] == 64 and config["n_envs"] == 2
     assert (run_dir / "evaluations.npz").exists() and (run_dir / "best_model.zip").exists()
-    assert list((run_dir / "checkpoints").glob("model_*_steps.zip"))
+    checkpoints = sorted((run_dir / "checkpoints").glob("step_*"))
+    assert [c.name for c in checkpoints][-1] == "step_000000000512"  # the final one, after autosaves
+    assert (checkpoints[-1] / "model.zip").exists() and (checkpoints[-1] / "meta.json").exists()
     event_dirs = list((Path(log_folder) / "tb").glob(f"{run_dir.name}*"))
     events = EventAccumulator(str(event_dirs[0]))
     events.Reload()

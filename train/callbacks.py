@@ -13,16 +13,23 @@ class EpisodicReturnCallback(BaseCallback):
     CleanRL's raw per-episode points at the step they end, read from the Monitor's ``info["episode"]``.
     """
 
+    state_keys = ("n_calls", "episodes")  # carried across a resume by train.continuous
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.episodes = 0
+
     def _on_training_start(self) -> None:
         formats = [f for f in self.logger.output_formats if isinstance(f, TensorBoardOutputFormat)]
         self._writer = formats[0].writer if formats else None
 
     def _on_step(self) -> bool:
-        if self._writer is None:
-            return True
         for info in self.locals.get("infos", []):
             episode = info.get("episode")
-            if episode is not None:
+            if episode is None:
+                continue
+            self.episodes += 1
+            if self._writer is not None:
                 self._writer.add_scalar("charts/episodic_return", float(episode["r"]), self.num_timesteps)
                 self._writer.add_scalar("charts/episodic_length", int(episode["l"]), self.num_timesteps)
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,7 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-freq", type=int, default=10_000, help="evaluate every N steps (<=0: never)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per periodic evaluation")
     parser.add_argument("--final-eval-episodes", type=int, default=20, help="episodes of the final evaluation")
-    parser.add_argument("--save-freq", type=int, default=25_000, help="checkpoint every N steps (<=0: never)")
+    parser.add_argument("--save-freq", type=int, default=0, help="also checkpoint every N steps (<=0: only by time)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0, help="autosave every M minutes (<=0: never)")
+    parser.add_argument("--keep-checkpoints", type=int, default=3, help="keep the newest N checkpoints (plus the best)")
+    parser.add_argument("--hours", type=float, default=None, help="stop this session after H hours (checkpointed)")
+    parser.add_argument("--steps", type=int, default=None, help="stop this session after N more steps (checkpointed)")
+    parser.add_argument("--until-stopped", action="store_true",
+                        help="train until Ctrl+C/--hours/--steps instead of the -n budget (schedules see a 1e12-step horizon)")
+    parser.add_argument("--resume", default=None, metavar="PATH",
+                        help="continue a run exactly from a checkpoint folder or a run folder (its newest checkpoint)")
     parser.add_argument("-tb", "--tensorboard-log", default=None, help="TensorBoard folder (default: LOG_FOLDER/tb)")
     parser.add_argument("--no-tensorboard", action="store_true", help="turn TensorBoard logging off")
     parser.add_argument("-f", "--log-folder", default="logs", help="folder that holds the run folders")
@@ -51,10 +60,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Flags a resumed session may set (others, and these when not given, come from the run's args.yml).
+SESSION_FLAGS = (
+    "resume", "steps", "hours", "progress", "verbose", "device", "checkpoint_minutes", "keep_checkpoints",
+    "save_freq", "final_eval_episodes", "gym_packages",
+)
+
+
+def merge_resumed_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """On ``--resume``, take the run's saved arguments; reject flags that would change the run."""
+    run_dir = Path(args.resume)
+    run_dir = run_dir.parent.parent if run_dir.name.startswith("step_") else run_dir
+    saved_path = run_dir / "args.yml"
+    if not saved_path.exists():
+        parser.error(f"--resume {args.resume}: no args.yml in the run folder {run_dir}")
+    saved = yaml.safe_load(saved_path.read_text())
+    changed = [
+        key for key, value in vars(args).items()
+        if key not in SESSION_FLAGS and value != parser.get_default(key) and value != saved.get(key)
+    ]
+    if changed:
+        flags = ", ".join("--" + key.replace("_", "-") for key in changed)
+        parser.error(f"--resume continues a run with its own configuration; these flags cannot change it: {flags}")
+    given = {key: getattr(args, key) for key in SESSION_FLAGS
+             if key == "resume" or key not in saved or getattr(args, key) != parser.get_default(key)}
+    return argparse.Namespace(**{**saved, **given})
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and validate; bad values exit with a message naming the flag and the allowed values."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.resume is not None:
+        return merge_resumed_args(parser, args)
     try:
         args.hyperparams = parse_key_values(args.hyperparams, "-params")
         args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
@@ -63,6 +101,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for flag in ("eval_episodes", "final_eval_episodes"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+    for flag in ("hours", "steps"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            parser.error(f"--{flag} must be > 0, got {value}")
+    if args.keep_checkpoints < 1:
+        parser.error(f"--keep-checkpoints must be >= 1, got {args.keep_checkpoints}")
     if args.n_envs == 0 or args.n_envs < -1:
         parser.error(f"--n-envs must be >= 1 (or -1 for the hyperparameter file), got {args.n_envs}")
     return args

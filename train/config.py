@@ -11,6 +11,9 @@ import yaml
 
 from agents.hyperparams import load_hyperparams
 
+# The horizon of --until-stopped: schedules see this many steps, the run stops on a signal or limit.
+UNTIL_STOPPED_HORIZON = 10**12
+
 # Keys of a hyperparameter entry that configure the run rather than the algorithm.
 RUN_KEYS = ("n_timesteps", "n_envs", "normalize", "env_wrapper", "frame_stack", "callback")
 
@@ -52,6 +55,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
     run_values = {key: hyperparams.pop(key) for key in RUN_KEYS if key in hyperparams}
     if args.n_timesteps >= 0:
         run_values["n_timesteps"] = args.n_timesteps
+    if args.until_stopped:
+        run_values["n_timesteps"] = UNTIL_STOPPED_HORIZON
     if args.n_envs > 0:
         run_values["n_envs"] = args.n_envs
     return RunConfig(
@@ -64,3 +69,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         hyperparams=hyperparams,
         **run_values,
     )
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The resolved configuration a run folder was started with (its ``config.yml``)."""
+    return RunConfig(**yaml.safe_load((run_dir / "config.yml").read_text()))

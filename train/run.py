@@ -1,13 +1,15 @@
-"""Train an agent on an environment of the suite.
+"""Train an agent on an environment of the suite, continuously if asked, with exact resume.
 
     python train/run.py --env NoisyCartPole-v0 --agent ppo
-    python train/run.py --env NoisyCartPole-v0 --agent dqn -n 50000 --seed 1 --env-kwargs flip_prob:0.2
+    python train/run.py --env NoisyCartPole-v0 --agent dqn --hours 8 --env-kwargs flip_prob:0.2
+    python train/run.py --resume logs/NoisyCartPole-v0__dqn__0__20261121-120000
 
-Reads top to bottom: parse, seed, build envs, build agent, learn, save, evaluate.
+Reads top to bottom: parse, seed, build envs, build (or restore) agent, learn, save, evaluate.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -15,17 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
+from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import set_random_seed
 
 from agents.hyperparams import resolve_dotted_list, resolve_hyperparams
-from agents.registry import get_entry, make_agent
+from agents.registry import get_entry, load_agent, make_agent
 from train.callbacks import EpisodicReturnCallback
+from train.checkpoint import CheckpointContents, apply_retention, load_checkpoint, restore_rng, save_checkpoint
 from train.cli import parse_args
-from train.config import RunConfig, resolve_config
+from train.config import RunConfig, load_run_config, resolve_config
+from train.continuous import ContinuousLearning, callbacks_state, restore_callbacks_state
 from train.environments import check_env_id, import_gym_packages, make_env
-from train.run_folder import create_run_folder, write_run_files, write_summary
+from train.run_folder import append_command, create_run_folder, write_run_files, write_summary
 
 
 def agent_callbacks(spec: str | list | None) -> list:
@@ -33,8 +37,8 @@ def agent_callbacks(spec: str | list | None) -> list:
     return [callback_class(**kwargs) for callback_class, kwargs in resolve_dotted_list(spec)]
 
 
-def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) -> CallbackList:
-    """Evaluation on the separate eval env, checkpoints, and CleanRL's per-episode TensorBoard keys."""
+def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) -> list[BaseCallback]:
+    """CleanRL's per-episode keys, the agent's own callbacks, and evaluation on the separate eval env."""
     callbacks = [EpisodicReturnCallback(), *agent_callbacks(config.callback)]
     if args.eval_freq > 0:
         callbacks.append(
@@ -48,76 +52,129 @@ def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) 
                 verbose=args.verbose,
             )
         )
-    if args.save_freq > 0:
-        callbacks.append(
-            CheckpointCallback(
-                save_freq=max(args.save_freq // config.n_envs, 1),
-                save_path=str(run_dir / "checkpoints"),
-                name_prefix="model",
-                save_vecnormalize=True,
-                verbose=args.verbose,
-            )
-        )
-    return CallbackList(callbacks)
+    return callbacks
+
+
+def start_or_resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, CheckpointContents | None]:
+    """A fresh run (new folder, envs, agent) or the exact state of a checkpoint."""
+    if args.resume is None:
+        config = resolve_config(args)
+        check_env_id(config.env_id)
+        set_random_seed(config.seed)
+        run_dir = create_run_folder(args.log_folder, config)
+        write_run_files(run_dir, config, args)
+        train_env, eval_env = make_env(config, evaluation=False), make_env(config, evaluation=True)
+        tensorboard_log = None if args.no_tensorboard else (args.tensorboard_log or str(Path(args.log_folder) / "tb"))
+        hyperparams = resolve_hyperparams(config.hyperparams)
+        model = make_agent(config.agent, train_env, hyperparams, seed=config.seed, tensorboard_log=tensorboard_log,
+                           device=args.device, verbose=args.verbose)
+        return config, run_dir, train_env, eval_env, model, None
+    checkpoint = load_checkpoint(args.resume)
+    run_dir = checkpoint.path.parent.parent
+    config = load_run_config(run_dir)
+    check_env_id(config.env_id)
+    append_command(run_dir)
+    train_env, eval_env = checkpoint.train_env, checkpoint.eval_env
+    model = load_agent(config.agent, str(checkpoint.model_path), env=train_env, device=args.device,
+                       algo=config.hyperparams.get("algo"), force_reset=False)
+    if checkpoint.replay_buffer_path is not None:
+        model.load_replay_buffer(checkpoint.replay_buffer_path)
+    # SB3's load re-seeds the model's action space (the RNG of epsilon-greedy draws); in a straight run
+    # it is the env's own object, which the checkpoint pickled with its exact RNG state.
+    model.action_space = train_env.action_space
+    return config, run_dir, train_env, eval_env, model, checkpoint
+
+
+def train(args: Any, config: RunConfig, run_dir: Path, envs: tuple, model: Any, checkpoint: Any) -> dict[str, Any]:
+    """Learn until the budget, a limit or a signal; checkpoint at rollout boundaries; return what happened."""
+    callbacks = build_callbacks(args, config, run_dir, envs[1])
+    previous_seconds = checkpoint.meta.get("wall_seconds", 0.0) if checkpoint else 0.0
+    start = time.time()
+
+    def save(reason: str) -> Path:
+        evaluations = next((c for c in callbacks if isinstance(c, EvalCallback)), None)
+        meta = {"env": config.env_id, "agent": config.agent, "seed": config.seed,
+                "wall_seconds": round(previous_seconds + time.time() - start, 2),
+                "episodes": callbacks[0].episodes, "updates": int(getattr(model, "_n_updates", 0)),
+                "last_mean_reward": None if evaluations is None or not evaluations.evaluations_results
+                else float(evaluations.last_mean_reward)}
+        path = save_checkpoint(run_dir, model=model, envs=envs, callback_state=callbacks_state(callbacks),
+                               reason=reason, meta=meta)
+        apply_retention(run_dir, args.keep_checkpoints)
+        return path
+
+    continuous = ContinuousLearning(
+        save,
+        max_steps=args.steps,
+        max_seconds=args.hours * 3600 if args.hours else None,
+        autosave_seconds=args.checkpoint_minutes * 60 if args.checkpoint_minutes > 0 else None,
+        autosave_steps=args.save_freq if args.save_freq > 0 else None,
+    )
+    if checkpoint is not None:
+        restore_callbacks_state(callbacks, checkpoint.callback_state)
+        restore_rng(checkpoint.rng)  # last: building the agent and callbacks must not disturb it
+    remaining = config.n_timesteps - model.num_timesteps
+    outcome = {"reason": "final", "checkpoint": None}
+    if remaining > 0:
+        try:
+            model.learn(total_timesteps=remaining, callback=[*callbacks, continuous], tb_log_name=run_dir.name,
+                        reset_num_timesteps=checkpoint is None, progress_bar=args.progress)
+        except KeyboardInterrupt:
+            continuous.stop_reason = "interrupted"
+            continuous.save("interrupted")
+    outcome["reason"] = continuous.stop_reason or "final"
+    outcome["checkpoint"] = continuous.last_checkpoint if continuous.stop_reason else save("final")
+    outcome["session_seconds"] = time.time() - start
+    outcome["wall_seconds"] = previous_seconds + outcome["session_seconds"]
+    outcome["steps"] = int(model.num_timesteps) if outcome["reason"] == "final" else continuous.last_save_steps
+    outcome["episodes"], outcome["updates"] = callbacks[0].episodes, int(getattr(model, "_n_updates", 0))
+    return outcome
+
+
+def report(config: RunConfig, run_dir: Path, model: Any, outcome: dict, returns: list | None) -> dict[str, Any]:
+    """Write ``summary.json`` and print the closing lines (and how to resume, if the run stopped early)."""
+    steps = outcome["steps"]
+    summary = {
+        "env": config.env_id, "agent": config.agent, "seed": config.seed, "timesteps": steps,
+        "stop_reason": outcome["reason"], "train_seconds": round(outcome["wall_seconds"], 2),
+        "fps": round(steps / outcome["wall_seconds"], 1) if outcome["wall_seconds"] > 0 and steps else None,
+        "updates": outcome["updates"], "episodes": outcome["episodes"],
+        "checkpoint": str(outcome["checkpoint"]) if outcome["checkpoint"] else None, "run_dir": str(run_dir),
+    }
+    if returns is not None:
+        summary.update(eval_mean=float(np.mean(returns)), eval_std=float(np.std(returns)),
+                       eval_episodes=len(returns), eval_returns=[float(r) for r in returns])
+    write_summary(run_dir, summary)
+    line = f"{config.env_id} | {config.agent} | seed {config.seed} | {steps} steps in {outcome['wall_seconds']:.0f}s"
+    if returns is not None:
+        line += f" | eval return {summary['eval_mean']:.1f} ± {summary['eval_std']:.1f} over {len(returns)} episodes"
+    print(f"{line} | {run_dir}")
+    if outcome["reason"] != "final":
+        print(f"stopped ({outcome['reason']}) after {steps} steps, {summary['episodes']} episodes, "
+              f"{summary['updates']} updates, {outcome['session_seconds']:.0f}s this session; "
+              f"checkpoint {outcome['checkpoint']}\nresume with: python train/run.py --resume {outcome['checkpoint']}")
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     import_gym_packages(args.gym_packages)
-    check_env_id(args.env)
-    config = resolve_config(args)
-    set_random_seed(config.seed)
-    run_dir = create_run_folder(args.log_folder, config)
-    write_run_files(run_dir, config, args)
+    config, run_dir, train_env, eval_env, model, checkpoint = start_or_resume(args)
 
-    train_env = make_env(config, evaluation=False)
-    eval_env = make_env(config, evaluation=True)
-    tensorboard_log = None if args.no_tensorboard else (args.tensorboard_log or str(Path(args.log_folder) / "tb"))
-    model = make_agent(
-        config.agent,
-        train_env,
-        resolve_hyperparams(config.hyperparams),
-        seed=config.seed,
-        tensorboard_log=tensorboard_log,
-        device=args.device,
-        verbose=args.verbose,
-    )
+    learns = get_entry(config.agent).learns
+    if learns:
+        outcome = train(args, config, run_dir, (train_env, eval_env), model, checkpoint)
+        shutil.copy(Path(outcome["checkpoint"]) / "model.zip", run_dir / "model.zip")
+    else:
+        model.save(run_dir / "model")
+        outcome = {"reason": "final", "checkpoint": None, "session_seconds": 0.0, "wall_seconds": 0.0, "steps": 0,
+                   "episodes": 0, "updates": 0}
 
-    start = time.time()
-    if get_entry(config.agent).learns and config.n_timesteps > 0:
-        model.learn(
-            total_timesteps=config.n_timesteps,
-            callback=build_callbacks(args, config, run_dir, eval_env),
-            tb_log_name=run_dir.name,
-            progress_bar=args.progress,
-        )
-    train_seconds = time.time() - start
-    model.save(run_dir / "model")
-    if hasattr(train_env, "save") and config.normalize:
-        train_env.save(str(run_dir / "vecnormalize.pkl"))
-
-    returns, lengths = evaluate_policy(
-        model, eval_env, n_eval_episodes=args.final_eval_episodes, deterministic=True, return_episode_rewards=True
-    )
-    summary = {
-        "env": config.env_id,
-        "agent": config.agent,
-        "seed": config.seed,
-        "timesteps": int(getattr(model, "num_timesteps", 0)),
-        "train_seconds": round(train_seconds, 2),
-        "fps": round(getattr(model, "num_timesteps", 0) / train_seconds, 1) if train_seconds > 0 else None,
-        "eval_mean": float(np.mean(returns)),
-        "eval_std": float(np.std(returns)),
-        "eval_episodes": len(returns),
-        "eval_returns": [float(r) for r in returns],
-        "run_dir": str(run_dir),
-    }
-    write_summary(run_dir, summary)
-    print(
-        f"{config.env_id} | {config.agent} | seed {config.seed} | {summary['timesteps']} steps in "
-        f"{train_seconds:.0f}s | eval return {summary['eval_mean']:.1f} ± {summary['eval_std']:.1f} "
-        f"over {len(returns)} episodes | {run_dir}"
-    )
+    returns = None
+    if outcome["reason"] == "final":
+        returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=args.final_eval_episodes, deterministic=True,
+                                     return_episode_rewards=True)
+    summary = report(config, run_dir, model, outcome, returns)
     train_env.close()
     eval_env.close()
     return summary
@@ -126,5 +183,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 if __name__ == "__main__":
     try:
         main()
-    except ValueError as error:  # bad input: one clear line, no traceback
+    except ValueError as error:  # bad input (including a bad checkpoint): one clear line, no traceback
         sys.exit(f"error: {error}")

@@ -35,5 +35,12 @@ def write_run_files(run_dir: Path, config: RunConfig, args: argparse.Namespace) 
     (run_dir / "command.txt").write_text(command + "\n")
 
 
+def append_command(run_dir: Path) -> None:
+    """Record a resumed session's command line under the original one."""
+    command = " ".join(shlex.quote(part) for part in [sys.executable, *sys.argv])
+    with open(run_dir / "command.txt", "a") as handle:
+        handle.write(command + "\n")
+
+
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,0 +1,122 @@
+"""Continuous learning: exact resume, signals, crash safety, corrupt checkpoints, retention."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from stable_baselines3 import DQN, PPO
+
+from train.checkpoint import CheckpointError, apply_retention, list_checkpoints, load_checkpoint
+from train.run import main
+
+SMALL_ENV = ["--env-kwargs", "bits_per_variable:16", "flip_prob:0.1"]
+QUIET = ["--verbose", "0", "--no-tensorboard", "--eval-freq", "128", "--eval-episodes", "2", "--final-eval-episodes", "3"]
+BUDGETS = {
+    "ppo": (PPO, ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]),
+    "dqn": (DQN, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100", "train_freq:16",
+                  "gradient_steps:4", "target_update_interval:50"]),
+}
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("agent", sorted(BUDGETS))
+def test_resume_continues_exactly_as_if_never_stopped(agent, tmp_path):
+    """2N steps straight == N steps, checkpoint, resume, N steps: same parameters, same evaluations."""
+    cls, budget = BUDGETS[agent]
+    common = ["--agent", agent, "--seed", "3", *QUIET, *SMALL_ENV, *budget]
+    straight = main([*common, "-f", str(tmp_path / "straight")])
+    first_half = main([*common, "-f", str(tmp_path / "stopped"), "--steps", "256"])
+    assert first_half["stop_reason"] == "steps" and first_half["timesteps"] == 256
+    resumed = main(["--resume", first_half["checkpoint"], "--verbose", "0"])
+    assert resumed["timesteps"] == straight["timesteps"] == 512
+    assert resumed["run_dir"] == first_half["run_dir"]
+    expected = cls.load(Path(straight["run_dir"]) / "model.zip").policy.state_dict()
+    actual = cls.load(Path(resumed["run_dir"]) / "model.zip").policy.state_dict()
+    assert all(torch.equal(expected[key], actual[key]) for key in expected)
+    assert resumed["eval_returns"] == straight["eval_returns"]
+    history = [json.loads((p / "meta.json").read_text())["reason"] for p in list_checkpoints(Path(resumed["run_dir"]))]
+    assert history == ["steps", "final"]
+
+
+def test_resume_rejects_flags_that_change_the_run(tmp_path, capsys):
+    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *BUDGETS["ppo"][1], "-f", str(tmp_path), "--steps", "128"])
+    with pytest.raises(SystemExit):
+        main(["--resume", stopped["checkpoint"], "--seed", "9"])
+    assert "cannot change it: --seed" in capsys.readouterr().err
+
+
+def start_training(tmp_path: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, str(REPO / "train" / "run.py"), "--agent", "ppo", "--until-stopped", *QUIET, *SMALL_ENV,
+               "--n-envs", "2", "-params", "n_steps:32", "batch_size:64", "n_epochs:1", "-f", str(tmp_path), *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def run_dirs(tmp_path: Path) -> list[Path]:
+    return [p for p in tmp_path.glob("NoisyCartPole-v0__*") if p.is_dir()]
+
+
+def test_sigint_saves_a_checkpoint_and_prints_how_to_resume(tmp_path):
+    process = start_training(tmp_path, "--save-freq", "256")
+    wait_for(lambda: run_dirs(tmp_path) and list_checkpoints(run_dirs(tmp_path)[0]))  # training is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "stopped (signal)" in out and "resume with: python train/run.py --resume" in out
+    newest = list_checkpoints(run_dirs(tmp_path)[0])[-1]
+    assert json.loads((newest / "meta.json").read_text())["reason"] == "signal"
+    resumed = main(["--resume", str(newest), "--steps", "64", "--verbose", "0"])
+    assert resumed["timesteps"] >= json.loads((newest / "meta.json").read_text())["steps"] + 64
+
+
+def test_sigkill_during_saves_leaves_the_previous_checkpoint_loadable(tmp_path):
+    process = start_training(tmp_path, "--save-freq", "64", "--keep-checkpoints", "50")  # a save every rollout
+    wait_for(lambda: run_dirs(tmp_path) and len(list_checkpoints(run_dirs(tmp_path)[0])) >= 3)
+    process.kill()  # SIGKILL, most likely in the middle of writing one
+    process.communicate(timeout=60)
+    run_dir = run_dirs(tmp_path)[0]
+    contents = load_checkpoint(run_dir)  # the newest complete one; staging folders are ignored
+    assert contents.meta["steps"] >= 128
+    resumed = main(["--resume", str(run_dir), "--steps", "64", "--verbose", "0"])
+    assert resumed["timesteps"] >= contents.meta["steps"] + 64
+
+
+@pytest.mark.parametrize("victim", ["model.zip", "envs.pkl", "state.pkl", "meta.json"])
+def test_truncated_or_missing_checkpoint_files_give_a_clear_error(victim, tmp_path):
+    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *BUDGETS["ppo"][1], "-f", str(tmp_path), "--steps", "128"])
+    path = Path(stopped["checkpoint"]) / victim
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(CheckpointError, match="corrupt|unreadable"):
+        load_checkpoint(stopped["checkpoint"])
+    path.unlink()
+    with pytest.raises(CheckpointError, match=f"incomplete: missing {victim}"):
+        load_checkpoint(stopped["checkpoint"])
+    with pytest.raises(CheckpointError, match="no checkpoint found"):
+        load_checkpoint(tmp_path)
+
+
+def test_retention_keeps_the_newest_and_the_best(tmp_path):
+    scores = [1.0, 9.0, 3.0, 2.0, None, 4.0]
+    for step, score in enumerate(scores):
+        folder = tmp_path / "checkpoints" / f"step_{step:012d}"
+        folder.mkdir(parents=True)
+        (folder / "meta.json").write_text(json.dumps({"last_mean_reward": score}))
+    removed = apply_retention(tmp_path, keep_last=2)
+    kept = [p.name for p in list_checkpoints(tmp_path)]
+    assert kept == ["step_000000000001", "step_000000000004", "step_000000000005"]
+    assert len(removed) == 3
