@@ -1,0 +1,1 @@
+"""Agents of the synapse-plasticity environments: the shared per-synapse policy and reference rules."""

@@ -1,0 +1,73 @@
+"""Synapse groups: the learnable weight matrices of a network, as first-class objects.
+
+A group is one projection ``pre layer → post layer`` with its weights, bounds, learning rate η and
+optional connectivity mask. Events, updates and (later) multi-agent wrappers all address synapses as
+``(group, pre index, post index)``, so nothing here depends on an environment class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class SynapseGroup:
+    """Learnable synapses from layer ``pre`` to layer ``post``.
+
+    Args:
+        name: unique name (``input_exc``, ``inh_exc``, ``layer0`` ...).
+        pre: name of the presynaptic layer.
+        post: name of the postsynaptic layer.
+        weight: ``(n_pre, n_post)`` tensor, updated in place.
+        w_min: lower weight bound.
+        w_max: upper weight bound.
+        eta: learning rate η of ``Δw = η · Δd``.
+        index: group id (position in the network's group list).
+        l_norm: normalised layer index in [0, 1] (0 for the first projection).
+        connectivity: optional ``(n_pre, n_post)`` bool mask of existing synapses (``None``: all-to-all).
+    """
+
+    name: str
+    pre: str
+    post: str
+    weight: torch.Tensor
+    w_min: float
+    w_max: float
+    eta: float
+    index: int = 0
+    l_norm: float = 0.0
+    connectivity: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if not self.w_min < self.w_max:
+            raise ValueError(f"group {self.name}: w_min={self.w_min} must be below w_max={self.w_max}")
+        self.clip_()
+
+    @property
+    def n_synapses(self) -> int:
+        """Number of existing synapses."""
+        return int(self.connectivity.sum()) if self.connectivity is not None else self.weight.numel()
+
+    def clip_(self) -> None:
+        """Clip every weight to ``[w_min, w_max]`` and zero absent synapses."""
+        self.weight.clamp_(self.w_min, self.w_max)
+        if self.connectivity is not None:
+            self.weight.mul_(self.connectivity)
+
+    def normalised_weight(self, pre: torch.Tensor, post: torch.Tensor) -> torch.Tensor:
+        """Weights of synapses ``(pre[e], post[e])`` mapped to [0, 1] within the group's bounds."""
+        return (self.weight[pre, post] - self.w_min) / (self.w_max - self.w_min)
+
+    def apply_delta(self, pre: torch.Tensor, post: torch.Tensor, delta_d: torch.Tensor) -> torch.Tensor:
+        """Apply ``Δw = η · Δd`` to synapses ``(pre[e], post[e])``, clip, and return the Δw that took effect.
+
+        Repeated pairs accumulate (``index_put_`` with ``accumulate``); absent synapses never change.
+        """
+        before = self.weight[pre, post].clone()
+        self.weight.index_put_((pre, post), self.eta * delta_d.to(self.weight.dtype), accumulate=True)
+        self.weight[pre, post] = self.weight[pre, post].clamp(self.w_min, self.w_max)
+        if self.connectivity is not None:
+            self.weight[pre, post] *= self.connectivity[pre, post]
+        return self.weight[pre, post] - before

@@ -1,0 +1,60 @@
+"""Reward formulas of DESIGN §2.3 (pure functions of tensors and floats)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def semi_reward(out_counts: torch.Tensor, label: int, n_steps: int, alpha_margin: float, alpha_spike: float) -> float:
+    """``R = R_cls + α_margin·(r_y − max_{k≠y} r_k) − α_spike·Σ s_k / (T·10)``.
+
+    ``R_cls`` is +1 when the output neuron with most spikes is ``label`` (ties and silence count as
+    wrong), −1 otherwise; ``r_k`` are output rates (spikes per step).
+
+    Example:
+        >>> semi_reward(torch.tensor([0.0, 4, 0, 0, 0, 0, 0, 0, 0, 2]), 1, 10, 1.0, 0.5)
+        1.17
+    """
+    rates = out_counts / n_steps
+    others = torch.cat([rates[:label], rates[label + 1 :]])
+    correct = bool(out_counts[label] > others.max() * n_steps)
+    r_cls = 1.0 if correct else -1.0
+    margin = float(rates[label] - others.max())
+    spikes = float(out_counts.sum()) / (n_steps * len(out_counts))
+    return round(r_cls + alpha_margin * margin - alpha_spike * spikes, 6)
+
+
+def grad_mimicry_rewards(g_scaled: torch.Tensor, delta_d: torch.Tensor, lam: float) -> torch.Tensor:
+    """Per-event ``r = −g·Δd − λ·Δd²`` with ``g`` in units of its running RMS (so ``Δd* = −g / 2λ``).
+
+    This is ``−g·Δw − λ·Δw²`` of the design with ``Δw = η·Δd`` and ``g, λ`` rescaled by η and the RMS.
+
+    Example:
+        >>> grad_mimicry_rewards(torch.tensor([1.0, -1.0]), torch.tensor([-1.0, 0.5]), 0.5).tolist()
+        [0.5, 0.375]
+    """
+    return -g_scaled * delta_d - lam * delta_d**2
+
+
+def unsup_reward(
+    sparsity: float,
+    sparsity_target: float,
+    diversity: float,
+    stability: float | None,
+    weights: tuple[float, float, float],
+) -> float:
+    """Episode reward ``w_s·(1 − |ρ − ρ*| / max(ρ*, 1 − ρ*)) + w_d·diversity + w_t·stability``.
+
+    ``sparsity`` ρ is the share of excitatory neurons that spiked for the image, ``diversity`` the share
+    of distinct winners over recent images, ``stability`` 1/0 whether a re-presented image has the same
+    winner (``None`` when no image was re-presented: the term is left out). A silent network gets −1.
+
+    Example:
+        >>> unsup_reward(0.05, 0.05, 1.0, None, (1.0, 1.0, 1.0))
+        2.0
+    """
+    if sparsity == 0.0:
+        return -1.0
+    w_sparse, w_div, w_stab = weights
+    sparse_term = 1.0 - abs(sparsity - sparsity_target) / max(sparsity_target, 1.0 - sparsity_target)
+    return w_sparse * sparse_term + w_div * diversity + (w_stab * stability if stability is not None else 0.0)

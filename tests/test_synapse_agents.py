@@ -1,0 +1,188 @@
+"""Agents of the synapse envs: reference rules on constructed observations, the shared policy, smoke training."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import A2C
+
+import envs  # noqa: F401
+from agents.synapse.layout import as_rows
+from agents.synapse.policy import SynapsePolicy
+from agents.synapse.reference import STDPAgent, TrueGradientAgent, ZeroAgent, trace
+from envs.synapse import SCENARIO_IDS
+from envs.synapse.config import tiny_kwargs
+from envs.synapse.events import column
+from train.run import main as train_main
+
+
+def make(name: str, **overrides) -> gym.Env:
+    return gym.make(SCENARIO_IDS[name], **{**tiny_kwargs(name), **overrides})
+
+
+def test_trace_jumps_to_one_and_decays():
+    history = np.array([[0, 0, 0, 1.0], [1.0, 0, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(trace(history, 20.0), [1.0, np.exp(-3 / 20), 0.0])
+
+
+def test_stdp_potentiates_at_post_spikes_and_depresses_at_pre_spikes():
+    env = make("unsup_single")
+    obs, _ = env.reset(seed=0)
+    agent = STDPAgent(env, seed=0)
+    k, capacity = env.unwrapped.config.history, env.unwrapped.config.capacity
+    rows = np.zeros((capacity, 2 * k + 7), np.float32)
+    rows[:3, column(k, "mask")] = 1
+    rows[0, k - 3], rows[0, 2 * k - 1], rows[0, column(k, "post_event")] = 1, 1, 1  # pre 2 steps before post
+    rows[1, k - 1], rows[1, 2 * k - 2], rows[1, column(k, "pre_event")] = 1, 1, 1  # post 1 step before pre
+    rows[2] = rows[0]
+    rows[2, column(k, "group")] = 1.0  # inh_exc: Diehl–Cook keep it fixed
+    rows[3] = rows[0]
+    rows[3, column(k, "mask")] = 0  # padding
+    action, _ = agent.predict(rows.reshape(1, -1))
+    assert action.shape == (1, capacity)
+    np.testing.assert_allclose(action[0, :4], [np.exp(-2 / 20), -0.01 * np.exp(-1 / 20), 0.0, 0.0], rtol=1e-5)
+
+
+def test_true_gradient_agent_maximises_the_grad_mimicry_reward():
+    env = make("grad_mimicry", third_factor="teacher")
+    obs, _ = env.reset(seed=0)
+    best = TrueGradientAgent(env, seed=0)
+    total = {"true_gradient": 0.0, "zero": 0.0, "random": 0.0}
+    rng = np.random.default_rng(0)
+    for name in total:
+        obs, _ = env.reset(seed=0)
+        done = False
+        while not done:
+            if name == "true_gradient":
+                action = best.predict(obs[None])[0][0]
+            elif name == "zero":
+                action = ZeroAgent(env).predict(obs[None])[0][0]
+            else:
+                action = rng.uniform(-1, 1, 32).astype(np.float32)
+            obs, reward, done, _, info = env.step(action)
+            total[name] += reward
+    assert total["true_gradient"] > 0 and total["zero"] == 0.0 > total["random"]
+    assert info["sign_agreement"] < 1.0  # the last episode was random's
+    with pytest.raises(ValueError, match="third_factor"):
+        TrueGradientAgent(make("grad_mimicry"))
+
+
+def test_true_gradient_agent_has_full_sign_agreement_and_cosine():
+    env = make("grad_mimicry", third_factor="teacher")
+    obs, _ = env.reset(seed=2)
+    agent, done = TrueGradientAgent(env), False
+    while not done:
+        obs, _, done, _, info = env.step(agent.predict(obs[None])[0][0])
+    # cosine < 1 only because Δd = −ĝ/2λ is clipped to [-1, 1] where |ĝ| > 1
+    assert info["sign_agreement"] == pytest.approx(1.0) and info["cosine"] > 0.9
+
+
+def test_policy_shares_one_network_across_events_and_ignores_padding():
+    env = make("semi", third_factor="teacher")
+    model = A2C(SynapsePolicy, env, seed=0)
+    obs, _ = env.reset(seed=0)
+    policy = model.policy
+    tensor = torch.as_tensor(obs[None])
+    rows = as_rows(tensor, 32)
+    permutation = torch.randperm(32, generator=torch.Generator().manual_seed(0))
+    permuted = rows[:, permutation].reshape(1, -1)
+    with torch.no_grad():
+        mean = policy.get_distribution(tensor).distribution.mean
+        mean_permuted = policy.get_distribution(permuted).distribution.mean
+        torch.testing.assert_close(mean[:, permutation], mean_permuted)  # same net for every event
+        assert torch.all(mean.abs() <= 1)
+        padded = rows.clone()
+        padded[:, 1:] = 0  # keep one event
+        actions = torch.zeros(1, 32)
+        lp_a = policy.evaluate_actions(padded.reshape(1, -1), actions)[1]
+        actions[:, 1:] = 5.0  # actions in padding slots do not matter
+        lp_b = policy.evaluate_actions(padded.reshape(1, -1), actions)[1]
+        torch.testing.assert_close(lp_a, lp_b)
+    assert policy.log_std.shape == (1,)
+
+
+def test_policy_rejects_non_event_spaces():
+    with pytest.raises(ValueError, match="SynapsePolicy"):
+        A2C(SynapsePolicy, "Pendulum-v1")
+
+
+def test_dual_policy_has_one_network_per_group(tmp_path):
+    env = make("unsup_dual")
+    model = A2C(SynapsePolicy, env, policy_kwargs={"n_group_nets": 2}, seed=0)
+    assert len(model.policy.actor.nets) == 2
+    model.save(tmp_path / "m")
+    loaded = A2C.load(tmp_path / "m", env=env)
+    assert len(loaded.policy.actor.nets) == 2
+
+
+def cli_kwargs(name: str) -> list[str]:
+    return [f"{k}:{list(v) if isinstance(v, tuple) else v}" for k, v in tiny_kwargs(name).items() if k != "scenario"]
+
+
+SMOKE = {
+    "a2c": ["-params", "n_steps:8"],
+    "ppo": ["-params", "n_steps:32", "batch_size:16", "n_epochs:1"],
+    "stdp": [],
+    "zero": [],
+    "random": [],
+}
+
+
+# learning agents and STDP on every scenario; the non-learning zero and random rules on one
+SMOKE_RUNS = [(n, a) for n in sorted(SCENARIO_IDS) for a in ("a2c", "ppo", "stdp")] + [
+    ("semi", "zero"),
+    ("semi", "random"),
+]
+
+
+@pytest.mark.parametrize("name, agent", SMOKE_RUNS)
+def test_smoke_training_through_train_run(name, agent, log_folder):
+    argv = [
+        "--env",
+        SCENARIO_IDS[name],
+        "--agent",
+        agent,
+        "-n",
+        "32",
+        "--seed",
+        "1",
+        "-f",
+        log_folder,
+        "--no-tensorboard",
+        "--eval-freq",
+        "0",
+        "--final-eval-episodes",
+        "1",
+        "--env-kwargs",
+        *cli_kwargs(name),
+        *SMOKE[agent],
+    ]
+    summary = train_main(argv)
+    assert np.isfinite(summary["eval_mean"]) and summary["eval_episodes"] == 1
+    if agent in ("a2c", "ppo"):
+        assert summary["timesteps"] >= 32
+
+
+def test_metrics_callback_logs_info_metrics_and_the_kernel(tmp_path):
+    from stable_baselines3.common.logger import configure
+
+    from agents.synapse.callbacks import SynapseMetricsCallback
+
+    env = make("grad_mimicry", third_factor="teacher", render_mode="rgb_array")
+    model = A2C(SynapsePolicy, env, n_steps=8, seed=0)
+    model.set_logger(configure(str(tmp_path), ["csv", "tensorboard"]))
+    model.learn(32, callback=SynapseMetricsCallback(image_every=1))
+    header = (tmp_path / "progress.csv").read_text().splitlines()[0].split(",")
+    assert {"synapse/cosine", "synapse/sign_agreement", "synapse/accuracy", "synapse/spike_rate/out"} <= set(header)
+    assert list(tmp_path.glob("events.out.tfevents*"))
+
+
+def test_rule_kernel_of_stdp_potentiates_causal_pairs():
+    from agents.synapse.kernel import rule_kernel
+
+    env = make("unsup_single")
+    env.reset(seed=0)
+    lags, dd = rule_kernel(STDPAgent(env), env.unwrapped.config.history, env.unwrapped.config.capacity)
+    assert np.all(dd[lags > 0] > 0) and np.all(dd[lags < 0] < 0) and dd[lags == 1][0] > dd[lags == 5][0]

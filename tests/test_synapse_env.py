@@ -1,0 +1,160 @@
+"""The synapse-plasticity envs at test size: checkers, determinism, invalid arguments and actions."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import envs  # noqa: F401
+from envs.synapse import SCENARIO_IDS
+from envs.synapse.config import tiny_kwargs
+from envs.synapse.events import column
+
+SCENARIOS = sorted(SCENARIO_IDS)
+
+
+def make(name: str, **overrides) -> gym.Env:
+    return gym.make(SCENARIO_IDS[name], **{**tiny_kwargs(name), **overrides})
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_checkers_pass_without_warnings(scenario):
+    env = make(scenario, third_factor="reward")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gym_check_env(env.unwrapped, skip_render_check=True)
+        sb3_check_env(env, warn=True)
+
+
+def rollout(scenario: str, seed: int, episodes: int = 3, **overrides) -> tuple[list, list]:
+    env = make(scenario, **overrides)
+    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    observations, rewards = [obs], []
+    for _ in range(episodes):
+        done = False
+        while not done:
+            obs, reward, done, _, _ = env.step(env.action_space.sample())
+            observations.append(obs)
+            rewards.append(reward)
+        obs, _ = env.reset()
+        observations.append(obs)
+    return observations, rewards + [w.sum().item() for w in (g.weight for g in env.unwrapped.network.groups)]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_same_seed_same_trajectory_and_weights(scenario):
+    first, second = rollout(scenario, 3), rollout(scenario, 3)
+    for a, b in zip(first[0], second[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert first[1] == second[1]
+    assert rollout(scenario, 4)[1] != first[1]
+
+
+def test_events_are_real_and_third_factor_is_exposed():
+    env = make("grad_mimicry", third_factor="teacher")
+    obs, _ = env.reset(seed=0)
+    k = env.unwrapped.config.history
+    obs = obs.reshape(32, -1)
+    mask = obs[:, column(k, "mask")]
+    assert mask.sum() > 0 and np.all(obs[mask == 0] == 0)
+    real = obs[mask == 1]
+    # an event's pre or post neuron spiked at this step
+    assert np.all((real[:, k - 1] == 1) | (real[:, 2 * k - 1] == 1))
+    assert np.abs(real[:, column(k, "third_factor")]).max() > 0
+    assert np.all(make("grad_mimicry").reset(seed=0)[0].reshape(32, -1)[:, column(k, "third_factor")] == 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"scenario": "nope"}, "scenario"),
+        ({"n_steps": 0}, "n_steps"),
+        ({"history": 50}, "history"),
+        ({"capacity": 0}, "capacity"),
+        ({"tau_m": -1.0}, "tau_m"),
+        ({"v_th": -80.0}, "v_th"),
+        ({"data_source": "cifar"}, "data_source"),
+        ({"third_factor": "oracle"}, "third_factor"),
+        ({"not_an_argument": 1}, "kwargs"),
+        ({"n_train": 10**6}, "n_train"),
+    ],
+)
+def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        make("semi", **kwargs)
+
+
+def test_unsupervised_scenarios_offer_no_teacher():
+    with pytest.raises(ValueError, match="third_factor"):
+        make("unsup_single", third_factor="teacher")
+
+
+@pytest.mark.parametrize("bad", [np.full(32, np.nan), np.zeros(31), np.zeros((32, 1)), np.full(32, 2.0)])
+def test_invalid_actions_raise_and_leave_the_network_unchanged(bad):
+    env = make("semi")
+    env.reset(seed=0)
+    before = [g.weight.clone() for g in env.unwrapped.network.groups]
+    v_before = [s.v.clone() for s in env.unwrapped.network.states]
+    t = env.unwrapped.t
+    with pytest.raises(ValueError, match="action"):
+        env.unwrapped.step(bad)
+    assert env.unwrapped.t == t
+    assert all(torch.equal(a, g.weight) for a, g in zip(before, env.unwrapped.network.groups, strict=True))
+    assert all(torch.equal(a, s.v) for a, s in zip(v_before, env.unwrapped.network.states, strict=True))
+
+
+def test_actions_change_only_event_synapses_by_eta_times_delta_d():
+    env = make("semi", eta=0.01)
+    obs, _ = env.reset(seed=1)
+    base = env.unwrapped
+    batch = base.batch
+    before = [g.weight.clone() for g in base.network.groups]
+    env.step(np.full(32, 0.5, dtype=np.float32))
+    changed = 0
+    for g, w in zip(base.network.groups, before, strict=True):
+        diff = g.weight - w
+        sel = batch.group == g.index
+        expected = torch.zeros_like(w)
+        expected[batch.pre[sel], batch.post[sel]] = (w[batch.pre[sel], batch.post[sel]] + 0.005).clamp(-1, 1) - w[
+            batch.pre[sel], batch.post[sel]
+        ]
+        torch.testing.assert_close(diff, expected)
+        changed += int((diff != 0).sum())
+    assert changed == len(batch)
+
+
+def test_weights_persist_across_episodes_and_reset_with_seed():
+    env = make("semi")
+    env.reset(seed=0)
+    initial = env.unwrapped.network.groups[0].weight.clone()
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step(np.ones(32, dtype=np.float32))
+    env.reset()
+    assert not torch.equal(initial, env.unwrapped.network.groups[0].weight)
+    env.reset(seed=0)
+    assert torch.equal(initial, env.unwrapped.network.groups[0].weight)
+
+
+def test_evaluate_uses_held_out_images_and_restores_weights():
+    env = make("unsup_single")
+    env.reset(seed=0)
+    weights = [g.weight.clone() for g in env.unwrapped.network.groups]
+    accuracy = env.unwrapped.evaluate(n_images=30, n_assign=60)
+    assert 0.0 <= accuracy <= 1.0
+    assert all(torch.equal(a, g.weight) for a, g in zip(weights, env.unwrapped.network.groups, strict=True))
+    assert env.unwrapped.evaluate(n_images=30, n_assign=60) == accuracy
+
+
+def test_render_tiles_receptive_fields():
+    env = make("unsup_dual", render_mode="rgb_array")
+    env.reset(seed=0)
+    image = env.render()
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.max() > 0

@@ -1,0 +1,133 @@
+"""Simulator units of the synapse environments: LIF, Poisson, Diehl–Cook wiring, bounds, BPTT teacher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from envs.synapse.groups import SynapseGroup
+from envs.synapse.history import SpikeHistory
+from envs.synapse.lif import LIFParameters, lif_initial_state, lif_step, poisson_encode
+from envs.synapse.networks import LIFMLP, DiehlCookNetwork, DiehlCookParameters
+from envs.synapse.teacher import bptt_teacher, output_loss
+
+PARAMS = LIFParameters(tau_m=10.0, v_rest=0.0, v_th=1.0, v_reset=0.0, r=1.0, dt=1.0)
+
+
+def test_lif_matches_hand_computed_trace():
+    # V(t+1) = V + dt/τ (−(V − V_rest) + R·I), I = τ/dt · 0.5: 0 → 0.5 → 0.95 → 1.355 (spike, reset 0) → 0.5
+    state, trace, spikes = lif_initial_state(1, PARAMS), [], []
+    for _ in range(4):
+        s, state = lif_step(torch.tensor([0.5]), state, PARAMS)
+        trace.append(float(state.v[0]))
+        spikes.append(float(s[0]))
+    assert spikes == [0.0, 0.0, 1.0, 0.0]
+    np.testing.assert_allclose(trace, [0.5, 0.95, 0.0, 0.5], atol=1e-6)
+
+
+def test_lif_resets_to_v_reset_and_relaxes_to_rest():
+    params = PARAMS._replace(v_rest=-1.0, v_reset=-2.0)
+    s, state = lif_step(torch.tensor([10.0]), lif_initial_state(1, params), params)
+    assert float(s[0]) == 1.0 and float(state.v[0]) == -2.0
+    for _ in range(200):
+        _, state = lif_step(torch.zeros(1), state, params)
+    assert abs(float(state.v[0]) + 1.0) < 1e-6
+
+
+def test_poisson_rates_match_intensity():
+    intensities = torch.tensor([0.0, 0.25, 1.0])
+    spikes = poisson_encode(intensities, torch.rand(20000, 3, generator=torch.Generator().manual_seed(0)), 100.0, 1.0)
+    np.testing.assert_allclose(spikes.mean(0).numpy(), [0.0, 0.025, 0.1], atol=0.006)
+
+
+def small_diehl_cook(**overrides) -> DiehlCookNetwork:
+    return DiehlCookNetwork(16, 5, DiehlCookParameters(**overrides), k=4, generator=torch.Generator().manual_seed(0))
+
+
+def test_diehl_cook_wiring_one_to_one_e_to_i_and_no_inhibitory_self_connection():
+    net = small_diehl_cook(input_norm=0.0)
+    inh_exc = net.group("inh_exc")
+    assert not inh_exc.connectivity.diagonal().any() and inh_exc.n_synapses == 5 * 4
+    assert torch.all(inh_exc.weight.diagonal() == 0) and torch.all(inh_exc.weight <= 0)
+    # drive only excitatory neuron 2: only inhibitory neuron 2 can spike, and it inhibits the others
+    net.group("input_exc").weight.zero_()
+    net.group("input_exc").weight[:, 2] = 1.0
+    inh_seen = torch.zeros(5)
+    for _ in range(30):
+        inh_seen += net.step(torch.ones(16))["inh"]
+    assert inh_seen[2] > 0 and inh_seen.sum() == inh_seen[2]
+
+
+def test_diehl_cook_normalises_input_weights_per_neuron():
+    net = small_diehl_cook(input_norm=2.0)
+    np.testing.assert_allclose(net.group("input_exc").weight.sum(0).numpy(), 2.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_weight_bounds_hold_under_any_action(seed):
+    rng = np.random.default_rng(seed)
+    mask = torch.from_numpy(rng.random((6, 4)) > 0.3)
+    group = SynapseGroup(
+        "g",
+        "a",
+        "b",
+        torch.from_numpy(rng.normal(size=(6, 4))).float(),
+        -0.5,
+        0.7,
+        float(rng.uniform(0.01, 10)),
+        connectivity=mask,
+    )
+    for _ in range(20):
+        n = int(rng.integers(1, 30))
+        pre, post = torch.from_numpy(rng.integers(0, 6, n)), torch.from_numpy(rng.integers(0, 4, n))
+        group.apply_delta(pre, post, torch.from_numpy(rng.uniform(-1, 1, n) * rng.choice([1, 1e3]))).float()
+        assert group.weight.min() >= -0.5 and group.weight.max() <= 0.7
+        assert torch.all(group.weight[~mask] == 0)
+
+
+def test_history_orders_oldest_first_and_counts():
+    history = SpikeHistory({"x": 3}, k=2)
+    for step in ([1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]):
+        history.push({"x": torch.tensor(step)})
+    assert history.window("x", torch.tensor([0, 1, 2])).tolist() == [[0, 0], [1, 0], [0, 1]]
+    assert history.counts["x"].tolist() == [1, 1, 1] and history.latest("x").tolist() == [0, 0, 1]
+
+
+def tiny_mlp() -> LIFMLP:
+    return LIFMLP((6, 5, 10), PARAMS, w_max=2.0, eta=0.1, k=3, generator=torch.Generator().manual_seed(1))
+
+
+def test_bptt_teacher_matches_finite_differences_on_smooth_spikes():
+    net, label = tiny_mlp(), 3
+    spikes = (torch.rand(5, 6, generator=torch.Generator().manual_seed(2)) < 0.5).float()
+    weights = [g.weight.double() for g in net.groups]
+    result = bptt_teacher(net, spikes.double(), label, alpha=5.0, weights=weights, smooth=True)
+
+    def loss(ws):
+        from envs.synapse.lif import lif_initial_state as init
+
+        states = [init(n, net.params)._replace(v=torch.zeros(n, dtype=torch.float64)) for n in (5, 10)]
+        outs = []
+        for s in spikes.double():
+            _, out, states = net.propagate(s, states, ws, smooth=True)
+            outs.append(out[-1])
+        return float(output_loss(torch.stack(outs).mean(0), label, 5.0))
+
+    for layer, (i, j) in [(0, (1, 2)), (1, (4, 7)), (0, (5, 0))]:
+        eps = 1e-5
+        plus = [w.clone() for w in weights]
+        minus = [w.clone() for w in weights]
+        plus[layer][i, j] += eps
+        minus[layer][i, j] -= eps
+        numeric = (loss(plus) - loss(minus)) / (2 * eps)
+        assert abs(float(result.grads[layer][i, j]) - numeric) < 1e-6 * max(1.0, abs(numeric)) + 1e-8
+    # the gradient splits over steps: dL/dW_l = Σ_t s_pre(t)ᵀ δ_l(t)
+    np.testing.assert_allclose(result.grads[0].numpy(), (spikes.double().T @ result.deltas[0]).numpy(), atol=1e-10)
+
+
+def test_bptt_teacher_surrogate_gives_nonzero_gradients_with_heaviside_spikes():
+    net = tiny_mlp()
+    spikes = (torch.rand(8, 6, generator=torch.Generator().manual_seed(3)) < 0.6).float()
+    result = bptt_teacher(net, spikes, 0, alpha=5.0)
+    assert all(torch.isfinite(g).all() for g in result.grads) and float(result.grads[0].abs().sum()) > 0
