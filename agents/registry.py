@@ -34,9 +34,29 @@ AGENTS: dict[str, AgentEntry] = {
     "a2c": AgentEntry("stable_baselines3.A2C", True, "Advantage Actor-Critic (SB3)"),
     "dqn": AgentEntry("stable_baselines3.DQN", True, "Deep Q-Network (SB3)"),
     "recurrent_ppo": AgentEntry("sb3_contrib.RecurrentPPO", True, "PPO with an LSTM policy (sb3-contrib)"),
+    "scal_rl": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL: spiking perception, memory, UCB value (algo per env: scal_rl.yml)"
+    ),
+    "scal_dqn": AgentEntry("agents.scal.algorithms.SCALDQN", True, "SCAL-RL Q policy on DQN with spiking TD"),
+    "scal_ppo": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL actor-critic policy on PPO"),
     "random": AgentEntry("agents.reference.RandomAgent", False, "uniform random actions (chance level)"),
     "oracle": AgentEntry(
         "agents.oracle.CartPoleOracle", False, "NoisyCartPole reference: bit decoding + Kalman filter + LQR"
+    ),
+    "all_blocks": AgentEntry("agents.meta_utility.AllBlocksAgent", False, "MetaUtility: run every block"),
+    "random_skip": AgentEntry(
+        "agents.meta_utility.RandomSkipAgent", False, "MetaUtility: run each block with probability keep_prob"
+    ),
+    "confidence_exit": AgentEntry(
+        "agents.meta_utility.ConfidenceExitAgent", False, "MetaUtility: early exit once confidence >= threshold"
+    ),
+    "stdp": AgentEntry("agents.synapse.reference.STDPAgent", False, "synapse envs: Diehl–Cook pair-based STDP"),
+    "zero": AgentEntry("agents.synapse.reference.ZeroAgent", False, "synapse envs: no plasticity (Δd = 0)"),
+    "three_factor": AgentEntry(
+        "agents.synapse.reference.ThreeFactorAgent", False, "synapse envs: Hebbian pre × third factor (teacher)"
+    ),
+    "true_gradient": AgentEntry(
+        "agents.synapse.reference.TrueGradientAgent", False, "SynapseGradMimicry: the BPTT gradient step"
     ),
 }
 
@@ -85,10 +105,15 @@ def make_agent(
     )
 
 
-def load_agent(name: str, path: str, env: Any = None, device: str = "auto", algo: str | None = None) -> Any:
-    """Load a saved agent ``name`` from ``path`` (``algo``: the algorithm it ran on, if not its own)."""
+def load_agent(
+    name: str, path: str, env: Any = None, device: str = "auto", algo: str | None = None, **kwargs: Any
+) -> Any:
+    """Load a saved agent ``name`` from ``path`` (``algo``: the algorithm it ran on, if not its own).
+
+    ``kwargs`` go to SB3's ``load`` (e.g. ``force_reset=False`` to continue from the saved observation).
+    """
     entry = get_entry(name)
     cls = get_entry(algo).resolve() if algo else entry.resolve()
     if not entry.learns:
         return cls.load(path, env=env)
-    return cls.load(path, env=env, device=device)
+    return cls.load(path, env=env, device=device, **kwargs)

@@ -9,3 +9,18 @@ register(
     max_episode_steps=200,
     reward_threshold=195.0,
 )
+
+# Synapse-plasticity environments (DESIGN §2.3, docs/synapse.md): one id per scenario; kwargs documented in
+# envs.synapse.config.SynapseEnvConfig. Episode = one image of n_steps simulation steps (termination).
+for _scenario, _env_id in {
+    "unsup_single": "SynapseUnsupSingle-v0",
+    "unsup_dual": "SynapseUnsupDual-v0",
+    "grad_mimicry": "SynapseGradMimicry-v0",
+    "semi": "SynapseSemi-v0",
+}.items():
+    register(id=_env_id, entry_point="envs.synapse.env:SynapsePlasticityEnv", kwargs={"scenario": _scenario})
+
+register(
+    id="MetaUtility-v0",
+    entry_point="envs.meta_utility.env:MetaUtilityEnv",
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
+import torch
 
 import envs  # noqa: F401  (registers the ids)
 
@@ -20,3 +21,12 @@ def suite_env_ids() -> list[str]:
 @pytest.fixture
 def log_folder(tmp_path):
     return str(tmp_path / "logs")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a 2-core machine more threads make the tests' small batches slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -56,13 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-conf", "--conf-file", default=None, help="YAML hyperparameters (flat, or keyed by env id)")
     parser.add_argument("--gym-packages", nargs="+", default=[], help="extra modules that register env ids")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    parser.add_argument("--num-threads", type=int, default=-1,
+                        help="torch CPU threads (-1: torch's default); 1 is often fastest for small networks")
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="SB3 verbosity")
     return parser
 
 
 # Flags a resumed session may set (others, and these when not given, come from the run's args.yml).
 SESSION_FLAGS = (
-    "resume", "steps", "hours", "progress", "verbose", "device", "checkpoint_minutes", "keep_checkpoints",
+    "resume", "steps", "hours", "progress", "verbose", "device", "num_threads", "checkpoint_minutes", "keep_checkpoints",
     "save_freq", "final_eval_episodes", "gym_packages",
 )
 

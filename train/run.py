@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import set_random_seed
@@ -158,6 +159,8 @@ def report(config: RunConfig, run_dir: Path, model: Any, outcome: dict, returns:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if getattr(args, "num_threads", -1) > 0:
+        torch.set_num_threads(args.num_threads)
     import_gym_packages(args.gym_packages)
     config, run_dir, train_env, eval_env, model, checkpoint = start_or_resume(args)
 

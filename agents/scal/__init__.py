@@ -1,0 +1,7 @@
+"""SCAL-RL as Stable-Baselines3 components (DESIGN.md §3).
+
+Four layers from the SCAL-RL integration spec: perception (:mod:`agents.scal.perception`, spiking
+features extractor with prototypes and adaptive thresholds), episodic memory (:mod:`agents.scal.memory`),
+value statistics with a UCB bonus and spiking TD (:mod:`agents.scal.value`), and the action layer
+(:mod:`agents.scal.policies` for DQN and PPO/A2C, :mod:`agents.scal.algorithms` for DQN with spiking TD).
+"""

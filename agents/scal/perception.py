@@ -1,0 +1,192 @@
+"""SCAL perception: a spiking features extractor that removes bit-flip noise statistically.
+
+From the SCAL-RL integration spec (DESIGN.md §3): bipolar transform ``x -> 2x - 1``, projection, tanh,
+cosine similarity to learned prototypes times a high gain, LIF dynamics over a few time steps with
+adaptive ("phase-critical") thresholds ``V_th <- V_th * (1 - gamma_th * var)`` clipped to
+``[V_th_min, V_th_max]``, and a homeostatic control keeping the spike rate in 5-20%. Features are spike
+rates and mean membrane potentials. Prototypes follow the SCAL rule (moving average toward the
+features assigned to them), not gradients.
+
+Denoising: a bit flipped with probability p keeps ``1 - 2p`` of its signal, so the projection first
+averages blocks of ``pool_size`` neighbouring inputs (noise std / sqrt(pool_size)), and the LIF membrane
+integrates over the ``n_frames`` stacked observations (see :class:`agents.scal.frames.BinaryFrameStack`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from agents.scal.lif import LIFParameters, lif_run
+from agents.scal.subspace import PrincipalSubspace
+
+
+def is_binary_space(space: gym.Space) -> bool:
+    """True for ``MultiBinary`` and for ``Box`` spaces bounded by [0, 1] (bits stored as floats)."""
+    if isinstance(space, gym.spaces.MultiBinary):
+        return True
+    return isinstance(space, gym.spaces.Box) and bool(np.all(space.low == 0) and np.all(space.high == 1))
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{name}={value!r} must be > 0")
+
+
+class SCALPerception(BaseFeaturesExtractor):
+    """Spiking perception layer for any flat binary or ``Box`` observation.
+
+    Args:
+        observation_space: a flat ``MultiBinary`` or ``Box`` space (``n_frames`` stacked frames).
+        n_frames: frames stacked in one observation; each frame is one LIF time step.
+        n_steps: LIF time steps when ``n_frames == 1`` (the input is held constant).
+        pool_size: neighbouring inputs averaged before the projection (1: no pooling).
+        n_components: principal components of the pooled input kept by the unsupervised
+            :class:`~agents.scal.subspace.PrincipalSubspace` (0, or at least the
+            pooled size: no subspace denoising).
+        projection_dim: width of the tanh projection.
+        n_prototypes: prototypes (centroids), one LIF neuron each.
+        gain: factor on the cosine similarities (the input current).
+        decay: membrane decay per time step.
+        target_rate: homeostatic target spike rate (the spec's band is 5-20%).
+        homeostasis_rate: step of the multiplicative threshold correction toward ``target_rate``.
+        gamma_th: the phase-critical rate ``gamma_th`` on the input-current variance.
+        threshold_bounds: ``(V_th_min, V_th_max)``.
+        prototype_lr: SCAL moving-average rate of the prototypes.
+        surrogate_slope: slope of the SuperSpike surrogate gradient.
+
+    Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
+    DQN copies them into its target network with its other running statistics. They adapt only in
+    training mode (SB3's ``train()`` passes), so rollouts and ``predict`` are pure functions of the state.
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        n_frames: int = 1,
+        n_steps: int = 4,
+        pool_size: int = 16,
+        n_components: int = 8,
+        projection_dim: int = 64,
+        n_prototypes: int = 64,
+        gain: float = 5.0,
+        decay: float = 0.6,
+        target_rate: float = 0.125,
+        homeostasis_rate: float = 0.05,
+        gamma_th: float = 0.01,
+        threshold_bounds: tuple[float, float] = (0.05, 5.0),
+        prototype_lr: float = 0.02,
+        surrogate_slope: float = 5.0,
+    ) -> None:
+        if (
+            not isinstance(observation_space, (gym.spaces.MultiBinary, gym.spaces.Box))
+            or len(observation_space.shape) != 1
+        ):
+            raise ValueError(f"observation_space={observation_space} must be a flat MultiBinary or Box space")
+        n_inputs = int(observation_space.shape[0])
+        if n_frames < 1 or n_inputs % n_frames:
+            raise ValueError(f"n_frames={n_frames} must be >= 1 and divide the observation size {n_inputs}")
+        if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
+            raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
+        _check_positive(gain=gain, target_rate=target_rate, prototype_lr=prototype_lr)
+        if not 0 < decay < 1:
+            raise ValueError(f"decay={decay!r} must be in (0, 1)")
+        low, high = threshold_bounds
+        if not 0 < low < high:
+            raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
+        super().__init__(observation_space, features_dim=2 * n_prototypes)
+        self.bipolar = is_binary_space(observation_space)
+        self.n_frames, self.n_steps, self.pool_size = n_frames, n_steps, pool_size
+        self.frame_size = n_inputs // n_frames
+        self.n_pooled = math.ceil(self.frame_size / pool_size)
+        self.gain, self.decay, self.slope = gain, decay, surrogate_slope
+        self.target_rate, self.homeostasis_rate, self.gamma_th = target_rate, homeostasis_rate, gamma_th
+        self.threshold_bounds = (float(low), float(high))
+        self.prototype_lr = prototype_lr
+        # a subspace as large as the input would be the identity
+        self.subspace = PrincipalSubspace(self.n_pooled, n_components) if 0 < n_components < self.n_pooled else None
+        self.projection = nn.Linear(self.n_pooled, projection_dim)
+        prototypes = F.normalize(torch.randn(n_prototypes, projection_dim), dim=1)  # seeded by SB3's set_random_seed
+        self.register_buffer("running_prototypes", prototypes)
+        self.register_buffer("running_thresholds", torch.full((n_prototypes,), 1.0))
+        self.register_buffer("running_spike_rate", torch.tensor(0.0))
+        self.register_buffer("running_drift", torch.tensor(0.0))
+        self.register_buffer("running_usage", torch.zeros(n_prototypes))
+
+    @property
+    def n_prototypes(self) -> int:
+        return int(self.running_prototypes.shape[0])
+
+    def project(self, observations: torch.Tensor) -> torch.Tensor:
+        """Bipolar transform, block pooling, projection and tanh: ``(batch, frames, projection_dim)``."""
+        x = observations.reshape(observations.shape[0], self.n_frames, self.frame_size).float()
+        padding = self.n_pooled * self.pool_size - self.frame_size
+        if padding:  # padded with 0.5 for bits, i.e. 0 ("no evidence") in the bipolar code
+            x = F.pad(x, (0, padding), value=0.5 if self.bipolar else 0.0)
+        batch = x.shape[0]
+        pooled = F.avg_pool1d(x.reshape(batch * self.n_frames, 1, -1), self.pool_size)
+        pooled = pooled.reshape(batch, self.n_frames, self.n_pooled)
+        if self.bipolar:  # bipolar transform 2x - 1, applied after pooling (it is affine): the same, cheaper
+            pooled = 2.0 * pooled - 1.0
+        if self.subspace is not None:
+            if self.training:
+                self.subspace.update(pooled.detach().reshape(-1, self.n_pooled))
+            pooled = self.subspace(pooled)
+        return torch.tanh(self.projection(pooled))
+
+    def represent(self, observations: torch.Tensor) -> torch.Tensor:
+        """Denoised state representation (projection averaged over frames, unit norm) for memory and value."""
+        return F.normalize(self.project(observations).mean(dim=1), dim=-1)
+
+    def assign(self, observations: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest prototype (cosine) of each observation."""
+        return (self.represent(observations) @ self.running_prototypes.T).argmax(dim=1)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        z = self.project(observations)
+        prototypes = F.normalize(self.running_prototypes, dim=1)  # a copy: the in-place SCAL update stays legal
+        currents = self.gain * F.normalize(z, dim=-1) @ prototypes.T  # (batch, frames, prototypes)
+        if self.n_frames == 1:
+            currents = currents.expand(-1, self.n_steps, -1)
+        params = LIFParameters(self.decay, self.running_thresholds.clone(), self.slope)
+        spikes, potentials = lif_run(currents, params)
+        if self.training:
+            with torch.no_grad():
+                self._adapt(z.detach(), currents.detach(), spikes.detach())
+        return torch.cat([spikes.mean(dim=1), potentials.mean(dim=1) / self.gain], dim=1)
+
+    def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor) -> None:
+        self.update_prototypes(F.normalize(z.mean(dim=1), dim=-1))
+        self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
+
+    def update_prototypes(self, features: torch.Tensor) -> None:
+        """SCAL rule: each prototype moves by ``prototype_lr`` toward the mean of the features assigned to it."""
+        assignment = (features @ self.running_prototypes.T).argmax(dim=1)
+        counts = torch.bincount(assignment, minlength=self.n_prototypes).float()
+        sums = torch.zeros_like(self.running_prototypes).index_add_(0, assignment, features)
+        used = counts > 0
+        means = sums[used] / counts[used, None]
+        old = self.running_prototypes.clone()
+        self.running_prototypes[used] = F.normalize(old[used] + self.prototype_lr * (means - old[used]), dim=1)
+        self.running_drift.copy_((self.running_prototypes - old).norm(dim=1).mean())
+        self.running_usage.mul_(0.99).add_(0.01 * counts / counts.sum())
+
+    def update_thresholds(self, rates: torch.Tensor, variance: torch.Tensor) -> None:
+        """Homeostasis toward ``target_rate`` then the phase-critical rule, clipped to the bounds."""
+        homeostasis = torch.exp(self.homeostasis_rate * (rates - self.target_rate) / self.target_rate)
+        phase_critical = 1.0 - self.gamma_th * variance
+        thresholds = self.running_thresholds * homeostasis * phase_critical
+        self.running_thresholds.copy_(thresholds.clamp(*self.threshold_bounds))
+        self.running_spike_rate.copy_(rates.mean())
+
+    def replace_prototypes(self, indices: torch.Tensor, centroids: torch.Tensor) -> None:
+        """Reseed the prototypes at ``indices`` (e.g. unused ones) with consolidated memory centroids."""
+        self.running_prototypes[indices] = F.normalize(centroids, dim=1)
+        self.running_usage[indices] = 1.0 / self.n_prototypes

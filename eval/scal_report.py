@@ -1,0 +1,65 @@
+"""Tables and plot of the SCAL-RL benchmark from the runs listed by ``eval/scal_sweep.py``.
+
+    python eval/scal_report.py --runs eval/results/scal_rl/runs.jsonl -o eval/results/scal_rl
+
+Uses the leaderboard's tables (``eval.report``) and sweep plot (``eval.plots``); adds each agent's noise
+tolerance: the largest flip_prob at which its mean final return over seeds reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from eval.plots import plot_sweep
+from eval.report import leaderboard_markdown, markdown_table, runs_table, summarize
+from eval.runs import RunRecord, load_run
+
+THRESHOLD = 195.0
+
+
+def load_records(runs: Path) -> list[RunRecord]:
+    lines = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
+    return [load_run(line["run_dir"]) for line in lines if Path(line["run_dir"], "summary.json").exists()]
+
+
+def noise_tolerance(table: pd.DataFrame) -> str:
+    """Per agent: the largest flip_prob whose final mean return over seeds reaches the threshold, and the
+    largest at which some seed's periodic evaluation reached it during training."""
+    columns: dict[str, list[str]] = {
+        "agent": [],
+        "flip_prob run": [],
+        "noise tolerance: final mean >= 195": [],
+        "a periodic evaluation >= 195": [],
+    }
+    for agent, rows in table.groupby("agent", sort=False):
+        final = rows[rows["mean"] >= THRESHOLD]["flip_prob"]
+        during = rows[rows["seeds_reaching_threshold"] > 0]["flip_prob"]
+        columns["agent"].append(agent)
+        columns["flip_prob run"].append(", ".join(f"{v:g}" for v in sorted(rows["flip_prob"])))
+        columns["noise tolerance: final mean >= 195"].append(f"{final.max():g}" if len(final) else "none")
+        columns["a periodic evaluation >= 195"].append(f"{during.max():g}" if len(during) else "none")
+    return markdown_table(columns)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", default="eval/results/scal_rl/runs.jsonl")
+    parser.add_argument("-o", "--out", default="eval/results/scal_rl")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = load_records(Path(args.runs))
+    table = summarize(records, threshold=THRESHOLD).sort_values(["flip_prob", "agent"], ascending=[False, True])
+    table.to_csv(out / "leaderboard.csv", index=False)
+    runs_table(records).to_csv(out / "runs.csv", index=False)
+    (out / "leaderboard.md").write_text(leaderboard_markdown(table) + "\n" + noise_tolerance(table))
+    plot_sweep(records, "flip_prob", out / "return_vs_flip_prob.png", threshold=THRESHOLD)
+    print((out / "leaderboard.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""SCAL-RL agents end to end: both policies train through the registry, save/load round trip, learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents.registry import load_agent
+from agents.scal.perception import SCALPerception
+from train.run import main
+
+SMALL_ENV = ["--env-kwargs", "bits_per_variable:64", "flip_prob:0.2"]
+
+
+def train(agent: str, folder: str, steps: int, *extra: str) -> dict:
+    argv = ["--agent", agent, "-n", str(steps), "--eval-freq", "0", "--save-freq", "0", "--final-eval-episodes", "2"]
+    return main([*argv, "-f", folder, "--verbose", "0", *extra])
+
+
+def buffers(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.policy.state_dict().items() if "running_" in k or "scal_memory" in k}
+
+
+@pytest.mark.parametrize("agent, steps", [("scal_ppo", 512), ("scal_dqn", 1200)])
+def test_save_load_round_trip(agent, steps, log_folder):
+    extra = [*SMALL_ENV, "-params", "learning_starts:256", "train_freq:64", "gradient_steps:8"]
+    summary = train(agent, log_folder, steps, *(extra if agent == "scal_dqn" else SMALL_ENV))
+    path = f"{summary['run_dir']}/model.zip"
+    model, loaded = load_agent(agent, path), load_agent(agent, path)
+    assert isinstance(loaded.policy.scal_perception, SCALPerception)
+    saved = buffers(model)
+    assert len(model.policy.scal_memory) == steps if agent == "scal_ppo" else len(model.policy.scal_memory) > 1000
+    assert not torch.allclose(saved["scal_memory.keys"][:10], torch.zeros(10, saved["scal_memory.keys"].shape[1]))
+    assert saved.keys() == buffers(loaded).keys()
+    for name, tensor in buffers(loaded).items():
+        assert torch.equal(tensor, saved[name]), name
+    observations = np.random.default_rng(0).integers(0, 2, (32, *model.observation_space.shape), dtype=np.int8)
+    assert np.array_equal(
+        model.predict(observations, deterministic=True)[0], loaded.predict(observations, deterministic=True)[0]
+    )
+
+
+def test_training_adapts_perception_and_is_seeded(log_folder):
+    first = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV)['run_dir']}/model.zip")
+    again = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV)['run_dir']}/model.zip")
+    perception = first.policy.scal_perception
+    assert float(perception.running_drift) > 0 and not torch.equal(
+        perception.running_thresholds, torch.ones_like(perception.running_thresholds)
+    )
+    for name, tensor in buffers(first).items():
+        assert torch.equal(tensor, buffers(again)[name]), name  # same seed, same trajectory
+
+
+def test_scal_rl_learns_quickly_without_noise(log_folder):
+    """A short run at flip_prob=0 already beats chance (~20) by far."""
+    summary = train("scal_rl", log_folder, 6144, "--env-kwargs", "flip_prob:0.0", "--final-eval-episodes", "5")
+    assert summary["eval_mean"] > 60
+
+
+@pytest.mark.slow
+def test_scal_rl_reaches_threshold_without_noise(log_folder):
+    """Within 20k steps a periodic evaluation (10 episodes) of scal_rl at flip_prob=0 averages >= 195."""
+    summary = train(
+        "scal_rl", log_folder, 20_000, "--env-kwargs", "flip_prob:0.0", "--eval-freq", "4000", "--eval-episodes", "10"
+    )
+    curve = np.load(f"{summary['run_dir']}/evaluations.npz")["results"].mean(axis=1)
+    assert curve.max() >= 195, curve

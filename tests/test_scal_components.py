@@ -1,0 +1,188 @@
+"""SCAL-RL components: perception denoising, spike-rate homeostasis, prototypes, thresholds, memory, UCB."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from agents.scal.frames import BinaryFrameStack
+from agents.scal.memory import EpisodicMemory
+from agents.scal.perception import SCALPerception
+from agents.scal.value import SCALValueStats, spiking_td_weights
+
+N_BITS = 784  # the spec's criterion is stated on 784-bit inputs
+VARIABLES = 4
+
+
+def thermometer(values: np.ndarray, bits_per_variable: int = N_BITS // VARIABLES) -> np.ndarray:
+    """Thermometer code of values in [-1, 1]: bit j of a variable is value > t_j."""
+    thresholds = np.linspace(-1, 1, bits_per_variable + 2)[1:-1]
+    return (values[:, :, None] > thresholds).reshape(len(values), -1).astype(np.float32)
+
+
+def flip(bits: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    return np.where(rng.random(bits.shape) < p, 1 - bits, bits).astype(np.float32)
+
+
+def make_perception(**kwargs) -> SCALPerception:
+    torch.manual_seed(0)
+    return SCALPerception(gym.spaces.MultiBinary(N_BITS), **kwargs)
+
+
+def warm_up(perception: SCALPerception, rng: np.random.Generator, batches: int = 150, p: float = 0.45) -> None:
+    """Training-mode passes over noisy codes: the prototypes and thresholds adapt."""
+    perception.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            perception(torch.as_tensor(flip(thermometer(rng.uniform(-1, 1, (64, VARIABLES))), p, rng)))
+    perception.eval()
+
+
+def centred_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Pearson correlation of two feature batches after removing each feature's batch mean."""
+    a, b = a - a.mean(dim=0), b - b.mean(dim=0)
+    return float((a * b).sum() / (a.norm() * b.norm()))
+
+
+def test_perception_keeps_clean_and_flipped_inputs_correlated():
+    rng = np.random.default_rng(0)
+    perception = make_perception(n_components=VARIABLES)  # the signal subspace: one component per variable
+    warm_up(perception, rng)
+    clean = thermometer(rng.uniform(-1, 1, (512, VARIABLES)))
+    noisy = flip(clean, 0.45, rng)
+    with torch.no_grad():
+        clean_features = perception(torch.as_tensor(clean))
+        noisy_features = perception(torch.as_tensor(noisy))
+    assert centred_correlation(clean_features, noisy_features) > 0.3
+    # pairing each clean input with another input's noisy version must not correlate: the test can fail
+    assert abs(centred_correlation(clean_features, noisy_features.roll(1, dims=0))) < 0.1
+
+
+def test_spike_rate_within_band_after_warm_up():
+    rng = np.random.default_rng(1)
+    perception = make_perception(n_prototypes=32)
+    with torch.no_grad():
+        rates_before = perception(torch.as_tensor(thermometer(rng.uniform(-1, 1, (256, VARIABLES)))))[:, :32]
+    warm_up(perception, rng, batches=300)
+    with torch.no_grad():
+        rates = perception(torch.as_tensor(flip(thermometer(rng.uniform(-1, 1, (256, VARIABLES))), 0.45, rng)))
+    assert 0.05 <= float(rates[:, :32].mean()) <= 0.20
+    assert 0.05 <= float(perception.running_spike_rate) <= 0.20
+    assert not 0.05 <= float(rates_before.mean()) <= 0.20  # the band is the homeostasis' doing
+
+
+def test_prototypes_move_toward_assigned_features():
+    perception = make_perception(n_prototypes=8, projection_dim=16, prototype_lr=0.5)
+    before = perception.running_prototypes.clone()
+    target = F.normalize(before[2] + 0.5 * torch.randn(16, generator=torch.Generator().manual_seed(0)), dim=0)
+    features = F.normalize(target + 0.01 * torch.randn(10, 16), dim=1)
+    assert bool(((features @ before.T).argmax(dim=1) == 2).all())  # all assigned to prototype 2
+    perception.update_prototypes(features)
+    after = perception.running_prototypes
+    assert float(after[2] @ target) > float(before[2] @ target) + 0.05
+    others = torch.arange(8) != 2
+    assert torch.equal(after[others], before[others])
+    assert float(perception.running_drift) > 0
+
+
+@pytest.mark.parametrize("rate, variance", [(1.0, 0.0), (0.0, 0.0), (0.0, 50.0)])
+def test_thresholds_stay_in_bounds(rate, variance):
+    perception = make_perception(n_prototypes=4, homeostasis_rate=0.5, gamma_th=0.02, threshold_bounds=(0.1, 2.0))
+    for _ in range(200):
+        perception.update_thresholds(torch.full((4,), rate), torch.full((4,), variance))
+    thresholds = perception.running_thresholds
+    assert bool(((thresholds >= 0.1) & (thresholds <= 2.0)).all())
+    assert float(thresholds.min()) in (pytest.approx(2.0), pytest.approx(0.1))  # driven to the clip
+
+
+def test_homeostasis_raises_threshold_when_firing_too_much():
+    perception = make_perception(n_prototypes=2, gamma_th=0.0)
+    perception.update_thresholds(torch.tensor([0.5, 0.0]), torch.zeros(2))
+    assert perception.running_thresholds[0] > 1.0 > perception.running_thresholds[1]
+
+
+def test_perception_accepts_box_and_rejects_bad_arguments():
+    box = gym.spaces.Box(-5, 5, (10,), dtype=np.float32)
+    perception = SCALPerception(box, pool_size=3, n_prototypes=6)
+    assert not perception.bipolar
+    assert perception(torch.randn(7, 10)).shape == (7, 12)
+    with pytest.raises(ValueError, match="n_frames"):
+        SCALPerception(box, n_frames=3)
+    with pytest.raises(ValueError, match="threshold_bounds"):
+        SCALPerception(box, threshold_bounds=(1.0, 0.5))
+    with pytest.raises(ValueError, match="flat"):
+        SCALPerception(gym.spaces.Box(0, 1, (2, 2)))
+
+
+def test_frame_stack_concatenates_oldest_first():
+    import envs  # noqa: F401
+
+    env = BinaryFrameStack(gym.make("NoisyCartPole-v0", bits_per_variable=4, flip_prob=0.0), n_frames=3)
+    first, _ = env.reset(seed=0)
+    assert np.array_equal(first[:16], first[32:])
+    second, *_ = env.step(1)
+    assert np.array_equal(second[16:32], first[32:])
+    with pytest.raises(ValueError, match="n_frames"):
+        BinaryFrameStack(gym.make("NoisyCartPole-v0"), n_frames=0)
+
+
+def test_memory_retrieves_nearest_entries():
+    torch.manual_seed(0)
+    memory = EpisodicMemory(capacity=10_000, dim=64)
+    keys = torch.randn(10_000, 64)
+    memory.add(keys, torch.arange(10_000) % 2, torch.ones(10_000))
+    queries = keys[[5, 4321, 9999]] + 0.05 * torch.randn(3, 64)
+    similarities, indices = memory.retrieve(queries, k=3)
+    assert indices[:, 0].tolist() == [5, 4321, 9999]
+    assert bool((similarities[:, 0] > 0.99).all()) and bool((similarities[:, 1] < 0.6).all())
+    assert memory.actions[indices[:, 0]].tolist() == [1, 1, 1]
+
+
+def test_memory_is_bounded():
+    memory = EpisodicMemory(capacity=100, dim=8)
+    for start in range(0, 250, 50):
+        memory.add(torch.randn(50, 8), torch.zeros(50), torch.full((50,), float(start)))
+    assert len(memory) == 100 and memory.keys.shape == (100, 8)
+    assert set(memory.rewards.tolist()) == {150.0, 200.0}  # the oldest were overwritten
+    assert EpisodicMemory.bytes_needed(10_000, 64) < 1 << 30
+    with pytest.raises(ValueError, match="1 GB"):
+        EpisodicMemory(capacity=10_000_000, dim=64)
+    with pytest.raises(ValueError, match="empty"):
+        EpisodicMemory(capacity=4, dim=2).retrieve(torch.randn(1, 2))
+
+
+def test_consolidation_pulls_centroids_to_rewarded_entries():
+    torch.manual_seed(0)
+    memory = EpisodicMemory(capacity=200, dim=2, n_centroids=2)
+    rewarded, unrewarded = torch.tensor([[1.0, 0.2]]), torch.tensor([[1.0, -0.2]])
+    memory.add(
+        torch.cat([rewarded.repeat(100, 1), unrewarded.repeat(100, 1)]),
+        torch.zeros(200),
+        torch.cat([torch.full((100,), 5.0), torch.zeros(100)]),
+    )
+    centroids = memory.consolidate(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
+    assert float(centroids[0, 1]) > 0.15  # reward-weighted: pulled toward the rewarded entries
+    assert float(centroids[1] @ F.normalize(rewarded, dim=1)[0]) > 0.99  # the unused centroid was reseeded
+    assert torch.equal(memory.centroids, centroids)  # kept in the saved state
+
+
+def test_ucb_bonus_shrinks_with_visits():
+    stats = SCALValueStats(n_actions=2, n_centroids=4, beta=2.0)
+    centroid = torch.tensor([3])
+    bonuses = [stats.bonus(centroid)[0].clone()]
+    for _ in range(5):
+        stats.update(torch.zeros(16), torch.full((16,), 3), torch.randn(16))
+        bonuses.append(stats.bonus(centroid)[0].clone())
+    visited = [float(b[0]) for b in bonuses]
+    assert all(a > b for a, b in zip(visited[:-1], visited[1:], strict=True))
+    assert float(bonuses[-1][1]) == pytest.approx(float(bonuses[0][1]))  # action 1 never visited
+    assert int(stats.running_counts[0, 3]) == 80
+
+
+def test_spiking_td_weighs_large_errors_more():
+    weights = spiking_td_weights(torch.tensor([0.01, 0.1, 1.0, 3.0]))
+    assert float(weights.mean()) == pytest.approx(1.0)
+    assert bool((weights[1:] >= weights[:-1]).all()) and float(weights[-1] / weights[0]) > 2.0
