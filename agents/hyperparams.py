@@ -16,7 +16,9 @@ import yaml
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
-DOTTED_KEYS = ("activation_fn", "features_extractor_class", "optimizer_class", "policy", "policy_class")
+DOTTED_KEYS = (
+    "activation_fn", "features_extractor_class", "optimizer_class", "policy", "policy_class", "replay_buffer_class",
+)
 
 
 def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:

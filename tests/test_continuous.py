@@ -23,13 +23,17 @@ BUDGETS = {
     "ppo": (PPO, ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]),
     "dqn": (DQN, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100", "train_freq:16",
                   "gradient_steps:4", "target_update_interval:50"]),
+    "scal_rl": (PPO, ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]),
 }
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("agent", sorted(BUDGETS))
 def test_resume_continues_exactly_as_if_never_stopped(agent, tmp_path):
-    """2N steps straight == N steps, checkpoint, resume, N steps: same parameters, same evaluations."""
+    """2N steps straight == N steps, checkpoint, resume, N steps: same parameters, same evaluations.
+
+    For SCAL-RL the policy state includes its prototypes, thresholds and memory (buffers).
+    """
     cls, budget = BUDGETS[agent]
     common = ["--agent", agent, "--seed", "3", *QUIET, *SMALL_ENV, *budget]
     straight = main([*common, "-f", str(tmp_path / "straight")])
