@@ -104,6 +104,23 @@ def test_homeostasis_raises_threshold_when_firing_too_much():
     assert perception.running_thresholds[0] > 1.0 > perception.running_thresholds[1]
 
 
+def test_plasticity_half_life_slows_adaptation_until_features_settle():
+    rng = np.random.default_rng(2)
+    constant, decaying = make_perception(n_components=VARIABLES), make_perception(n_components=VARIABLES, plasticity_half_life=10)
+    assert decaying.plasticity == 1.0
+    for perception in (constant, decaying):
+        warm_up(perception, rng, batches=90)
+    assert decaying.plasticity == pytest.approx(10 / (10 + 90))
+    assert constant.plasticity == 1.0
+    drifts = {}
+    for name, perception in (("constant", constant), ("decaying", decaying)):
+        warm_up(perception, rng, batches=1)
+        drifts[name] = float(perception.running_drift)
+    assert 0 < drifts["decaying"] < 0.3 * drifts["constant"]
+    with pytest.raises(ValueError, match="plasticity_half_life"):
+        make_perception(plasticity_half_life=0)
+
+
 def test_perception_accepts_box_and_rejects_bad_arguments():
     box = gym.spaces.Box(-5, 5, (10,), dtype=np.float32)
     perception = SCALPerception(box, pool_size=3, n_prototypes=6)

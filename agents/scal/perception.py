@@ -61,6 +61,9 @@ class SCALPerception(BaseFeaturesExtractor):
         threshold_bounds: ``(V_th_min, V_th_max)``.
         prototype_lr: SCAL moving-average rate of the prototypes.
         surrogate_slope: slope of the SuperSpike surrogate gradient.
+        plasticity_half_life: adaptation passes after which the prototype, threshold and subspace rates
+            are halved (they scale as ``h / (h + n)`` after ``n`` passes), so the features settle and the
+            policy trained on them stops chasing them; ``None`` keeps the rates constant.
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -84,6 +87,7 @@ class SCALPerception(BaseFeaturesExtractor):
         threshold_bounds: tuple[float, float] = (0.05, 5.0),
         prototype_lr: float = 0.02,
         surrogate_slope: float = 5.0,
+        plasticity_half_life: float | None = None,
     ) -> None:
         if (
             not isinstance(observation_space, (gym.spaces.MultiBinary, gym.spaces.Box))
@@ -96,6 +100,8 @@ class SCALPerception(BaseFeaturesExtractor):
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
             raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
         _check_positive(gain=gain, target_rate=target_rate, prototype_lr=prototype_lr)
+        if plasticity_half_life is not None:
+            _check_positive(plasticity_half_life=plasticity_half_life)
         if not 0 < decay < 1:
             raise ValueError(f"decay={decay!r} must be in (0, 1)")
         low, high = threshold_bounds
@@ -110,6 +116,7 @@ class SCALPerception(BaseFeaturesExtractor):
         self.target_rate, self.homeostasis_rate, self.gamma_th = target_rate, homeostasis_rate, gamma_th
         self.threshold_bounds = (float(low), float(high))
         self.prototype_lr = prototype_lr
+        self.plasticity_half_life = plasticity_half_life
         # a subspace as large as the input would be the identity
         self.subspace = PrincipalSubspace(self.n_pooled, n_components) if 0 < n_components < self.n_pooled else None
         self.projection = nn.Linear(self.n_pooled, projection_dim)
@@ -119,6 +126,14 @@ class SCALPerception(BaseFeaturesExtractor):
         self.register_buffer("running_spike_rate", torch.tensor(0.0))
         self.register_buffer("running_drift", torch.tensor(0.0))
         self.register_buffer("running_usage", torch.zeros(n_prototypes))
+        self.register_buffer("running_adaptations", torch.tensor(0.0))
+
+    @property
+    def plasticity(self) -> float:
+        """Factor on the adaptation rates now: 1, decaying as ``h / (h + n)`` with a half-life ``h``."""
+        if self.plasticity_half_life is None:
+            return 1.0
+        return self.plasticity_half_life / (self.plasticity_half_life + float(self.running_adaptations))
 
     @property
     def n_prototypes(self) -> int:
@@ -137,7 +152,7 @@ class SCALPerception(BaseFeaturesExtractor):
             pooled = 2.0 * pooled - 1.0
         if self.subspace is not None:
             if self.training:
-                self.subspace.update(pooled.detach().reshape(-1, self.n_pooled))
+                self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
             pooled = self.subspace(pooled)
         return torch.tanh(self.projection(pooled))
 
@@ -165,6 +180,7 @@ class SCALPerception(BaseFeaturesExtractor):
     def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor) -> None:
         self.update_prototypes(F.normalize(z.mean(dim=1), dim=-1))
         self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
+        self.running_adaptations.add_(1.0)
 
     def update_prototypes(self, features: torch.Tensor) -> None:
         """SCAL rule: each prototype moves by ``prototype_lr`` toward the mean of the features assigned to it."""
@@ -174,14 +190,16 @@ class SCALPerception(BaseFeaturesExtractor):
         used = counts > 0
         means = sums[used] / counts[used, None]
         old = self.running_prototypes.clone()
-        self.running_prototypes[used] = F.normalize(old[used] + self.prototype_lr * (means - old[used]), dim=1)
+        rate = self.prototype_lr * self.plasticity
+        self.running_prototypes[used] = F.normalize(old[used] + rate * (means - old[used]), dim=1)
         self.running_drift.copy_((self.running_prototypes - old).norm(dim=1).mean())
         self.running_usage.mul_(0.99).add_(0.01 * counts / counts.sum())
 
     def update_thresholds(self, rates: torch.Tensor, variance: torch.Tensor) -> None:
         """Homeostasis toward ``target_rate`` then the phase-critical rule, clipped to the bounds."""
-        homeostasis = torch.exp(self.homeostasis_rate * (rates - self.target_rate) / self.target_rate)
-        phase_critical = 1.0 - self.gamma_th * variance
+        plasticity = self.plasticity
+        homeostasis = torch.exp(plasticity * self.homeostasis_rate * (rates - self.target_rate) / self.target_rate)
+        phase_critical = 1.0 - plasticity * self.gamma_th * variance
         thresholds = self.running_thresholds * homeostasis * phase_critical
         self.running_thresholds.copy_(thresholds.clamp(*self.threshold_bounds))
         self.running_spike_rate.copy_(rates.mean())

@@ -37,9 +37,12 @@ class PrincipalSubspace(nn.Module):
         return self.running_mean + (x - self.running_mean) @ self.running_projector
 
     @torch.no_grad()
-    def update(self, x: torch.Tensor) -> None:
-        """Move the running statistics toward a batch ``(batch, n_inputs)`` and recompute the projector."""
-        m = self.momentum
+    def update(self, x: torch.Tensor, rate: float = 1.0) -> None:
+        """Move the running statistics toward a batch ``(batch, n_inputs)`` and recompute the projector.
+
+        ``rate`` scales the step ``1 - momentum`` (a plasticity factor in [0, 1]).
+        """
+        m = 1.0 - rate * (1.0 - self.momentum)
         centred = x - x.mean(dim=0)
         self.running_mean.mul_(m).add_((1 - m) * x.mean(dim=0))
         self.running_covariance.mul_(m).add_((1 - m) * centred.T @ centred / x.shape[0])
