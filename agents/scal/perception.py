@@ -128,6 +128,11 @@ class SCALPerception(BaseFeaturesExtractor):
         self.register_buffer("running_usage", torch.zeros(n_prototypes))
         self.register_buffer("running_adaptations", torch.tensor(0.0))
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        """Accept models saved before ``running_adaptations`` existed (their rates never decayed: 0 passes)."""
+        state_dict.setdefault(prefix + "running_adaptations", torch.tensor(0.0))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @property
     def plasticity(self) -> float:
         """Factor on the adaptation rates now: 1, decaying as ``h / (h + n)`` with a half-life ``h``."""
