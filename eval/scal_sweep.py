@@ -4,7 +4,8 @@
 
 Each run goes through ``train.run.main``; its summary plus the first evaluation step at which the
 periodic evaluation mean reached 195 (``steps_to_threshold``) is appended to ``--out`` (JSON lines).
-Runs already in ``--out`` are skipped, so an interrupted sweep resumes where it stopped.
+Runs already in ``--out`` are skipped, so an interrupted sweep resumes where it stopped; a run ended by a
+signal (Ctrl+C, SIGTERM) is not recorded and stops the sweep.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if (agent, flip, seed) in done:
                     continue
                 record = run_one(agent, flip, seed, args)
+                if record["stop_reason"] != "final":  # Ctrl+C or a session limit: not a finished run
+                    print(f"sweep stopped: {agent} flip_prob={flip} seed={seed} ended by {record['stop_reason']}")
+                    return
                 with out.open("a") as handle:
                     handle.write(json.dumps(record) + "\n")
 
