@@ -3,13 +3,15 @@
     python eval/synapse_kernel.py --env SynapseGradMimicry-v0 --rules stdp --models runs/.../model.zip \\
         --env-kwargs third_factor:teacher --out eval/results/synapse/kernel.png
 
-``--models`` are SB3 zips (PPO or A2C) trained on the same env settings; the reference rules are built from
-the registry. The third-factor column is set by ``--third-factor`` (0 by default).
+``--models`` are SB3 zips (PPO or A2C, any synapse policy) trained on the same env settings; the reference rules
+are built from the registry. The third-factor column takes each value of ``--third-factors`` (one curve per
+rule and value; 0 by default).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import gymnasium as gym
 import matplotlib
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--rules", nargs="*", default=["stdp"])
     parser.add_argument("--models", nargs="*", default=[])
     parser.add_argument("--weight", type=float, default=0.5)
+    parser.add_argument("--third-factors", nargs="+", type=float, default=[0.0])
     parser.add_argument("--out", default="kernel.png")
     args = parser.parse_args()
     kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.env_kwargs)}
@@ -50,16 +53,18 @@ def main() -> None:
     config = env.unwrapped.config
     rules = {name: make_agent(name, env, seed=0) for name in args.rules}
     rules.update({path: load_model(path, env) for path in args.models})
-    figure, axis = plt.subplots(figsize=(5, 3.5))
+    figure, axis = plt.subplots(figsize=(8, 3.5))
     for name, rule in rules.items():
-        lags, dd = rule_kernel(rule, config.history, config.capacity, weight=args.weight)
-        axis.plot(lags, dd, marker="o", label=name)
-        print(name, dict(zip(lags.tolist(), np.round(np.asarray(dd, dtype=float), 3).tolist(), strict=True)))
+        for factor in args.third_factors:
+            lags, dd = rule_kernel(rule, config.history, config.capacity, weight=args.weight, third_factor=factor)
+            label = f"{Path(name).stem}, m={factor:g}" if len(args.third_factors) > 1 else Path(name).stem
+            axis.plot(lags, dd, marker="o", label=label)
+            print(label, dict(zip(lags.tolist(), np.round(np.asarray(dd, dtype=float), 3).tolist(), strict=True)))
     axis.axhline(0, color="grey", lw=0.5)
     axis.set_xlabel("Δt = t_post − t_pre (steps)")
     axis.set_ylabel("Δd")
     axis.set_title(args.env)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")

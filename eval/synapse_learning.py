@@ -6,7 +6,9 @@
 Protocol for each (rule, third factor, seed):
 1. RL rules (``a2c``, ``ppo``) are trained on an env seeded ``seed`` (its own network and images).
 2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + 1_000_000``) for
-   ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged.
+   ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged
+   (``margin_shaping`` and ``renew_every`` act on the training env only: the fresh network is never renewed
+   and reports the unshaped reward).
 3. Held-out accuracy of that network with frozen weights on ``--test-images`` test images
    (``env.evaluate``: output argmax, or Diehl–Cook label assignment on ``--assign-images``).
 Rows are appended to a CSV; ``--summary`` prints a Markdown table of mean ± std over seeds.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from copy import deepcopy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,9 @@ import numpy as np
 import torch
 
 import envs  # noqa: F401
-from agents.hyperparams import load_hyperparams, resolve_hyperparams
+from agents.hyperparams import load_hyperparams, resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, make_agent
+from agents.synapse.layout import as_rows, split_rows
 from envs.synapse import SCENARIO_IDS
 from train.config import RUN_KEYS
 
@@ -41,6 +46,7 @@ SIZES = {
         "unsup_dual": _SMALL_UNSUP,
     },
 }
+EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0)  # env kwargs of the fresh (evaluated) network
 FIELDS = [
     "scenario",
     "rule",
@@ -62,14 +68,35 @@ def make_env(scenario: str, size: str, third_factor: str, extra: dict[str, Any])
     return gym.make(SCENARIO_IDS[scenario], **{**SIZES[size][scenario], "third_factor": third_factor, **extra})
 
 
-def build_rule(rule: str, env: gym.Env, seed: int, train_steps: int, env_id: str) -> Any:
-    """A reference agent, or an SB3 model trained for ``train_steps`` with the repo's hyperparameters."""
+def build_rule(
+    rule: str,
+    env: gym.Env,
+    seed: int,
+    train_steps: int,
+    env_id: str,
+    overrides: dict[str, Any] | None = None,
+    verbose: int = 0,
+) -> Any:
+    """A reference agent, or an SB3 model trained for ``train_steps`` with the repo's hyperparameters and
+    callbacks (``overrides``: hyperparameters replacing those of ``agents/hyperparams/<rule>.yml``)."""
     if not get_entry(rule).learns:
         return make_agent(rule, env, seed=seed)
-    params = {k: v for k, v in load_hyperparams(rule, env_id).items() if k not in RUN_KEYS}
-    model = make_agent(rule, env, resolve_hyperparams(params), seed=seed)
-    model.learn(total_timesteps=train_steps)
+    params = {**load_hyperparams(rule, env_id), **(overrides or {})}
+    callbacks = [cls(**kwargs) for cls, kwargs in resolve_dotted_list(params.get("callback"))]
+    params = {k: v for k, v in params.items() if k not in RUN_KEYS}
+    model = make_agent(rule, env, resolve_hyperparams(params), seed=seed, verbose=verbose)
+    model.learn(total_timesteps=train_steps, callback=callbacks)
     return model
+
+
+def transfer(model: Any, env: gym.Env) -> Any:
+    """The same rule for ``env``'s event capacity: the per-event policies' parameters do not depend on it,
+    so a rule trained with another ``capacity`` (``--train-kwargs``) is copied into a model built for ``env``."""
+    if not hasattr(model, "policy") or model.observation_space.shape == env.observation_space.shape:
+        return model
+    clone = type(model)(type(model.policy), env, policy_kwargs=model.policy_kwargs, device="cpu")
+    clone.policy.load_state_dict(model.policy.state_dict())
+    return clone
 
 
 def run_rule(model: Any, env: gym.Env, seed: int, images: int) -> dict[str, float]:
@@ -90,20 +117,41 @@ def run_rule(model: Any, env: gym.Env, seed: int, images: int) -> dict[str, floa
     return {k: float(np.nanmean(v)) if v else float("nan") for k, v in metrics.items()}
 
 
+def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, model: Any, env: gym.Env) -> None:
+    """``--save-models``: the trained RL rule (SB3 zip); ``--fields-dir``: the network's receptive fields (PNG)."""
+    name = f"{args.scenario}__{rule}__{factor}__{seed}"
+    if args.save_models and hasattr(model, "save"):
+        model.save(Path(args.save_models) / f"{name}.zip")
+    if args.fields_dir:
+        import matplotlib.pyplot as plt
+
+        from envs.synapse.render import receptive_fields
+
+        Path(args.fields_dir).mkdir(parents=True, exist_ok=True)
+        network = env.unwrapped.network
+        plt.imsave(
+            Path(args.fields_dir) / f"{name}.png", receptive_fields(network.groups[0].weight, env.unwrapped.data.side)
+        )
+
+
 def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) -> dict[str, Any]:
     start = time.time()
     env_id = SCENARIO_IDS[args.scenario]
-    train_env = make_env(args.scenario, args.size, third_factor, args.env_kwargs)
+    train_env = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **args.train_kwargs})
     train_env.reset(seed=seed)
-    model = build_rule(rule, train_env, seed, args.train_steps, env_id)
-    fresh = make_env(args.scenario, args.size, third_factor, args.env_kwargs)
+    model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose)
+    # shaping and network renewal are training devices: the fresh network keeps its weights and reports
+    # the scenario's own reward
+    fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
+    model = transfer(model, fresh) if get_entry(rule).learns else make_agent(rule, fresh, seed=seed)
     fresh.reset(seed=seed + 1_000_000)
     before = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
     metrics = run_rule(model, fresh, seed + 1_000_000, args.plast_images)
     accuracy = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
+    save_artifacts(args, rule + args.tag, third_factor, seed, model, fresh)
     return dict(
         scenario=args.scenario,
-        rule=rule,
+        rule=rule + args.tag,
         third_factor=third_factor,
         seed=seed,
         train_steps=args.train_steps if get_entry(rule).learns else 0,
@@ -114,6 +162,79 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
         seconds=round(time.time() - start, 1),
         **metrics,
     )
+
+
+class LabelBlindRule:
+    """Diagnostic rules that ignore the label: ``Δd = sign · pre_event`` (potentiate or depress every synapse
+    whose presynaptic neuron spiked at this step)."""
+
+    def __init__(self, sign: float, capacity: int) -> None:
+        self.sign, self.capacity = sign, capacity
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        rows = split_rows(as_rows(np.asarray(observation, dtype=np.float32), self.capacity))
+        return (self.sign * rows.scalar("pre_event") * rows.scalar("mask")).astype(np.float32), state
+
+
+def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
+    """Credit diagnostic: each rule's episode reward on the *same* network state and spike train as the zero
+    rule (the env is deep-copied per rule), over ``--within-image`` images of a fresh network that no rule
+    changes. Markdown rows: mean reward, and the paired difference to zero plasticity ± its standard error."""
+    env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES}).unwrapped
+    obs, _ = env.reset(seed=seed + 1_000_000)
+    capacity = env.config.capacity
+    blind = {"potentiate": LabelBlindRule(1.0, capacity), "depress": LabelBlindRule(-1.0, capacity)}
+    rules = {name: blind.get(name) or make_agent(name, env, seed=seed) for name in ["zero", *args.rules]}
+    rewards: dict[str, list[float]] = {name: [] for name in rules}
+    for _ in range(args.within_image):
+        for name, rule in rules.items():
+            copy, o, done, total = deepcopy(env), obs, False, 0.0
+            while not done:
+                o, reward, done, _, _ = copy.step(rule.predict(o[None], deterministic=True)[0][0])
+                total += reward
+            rewards[name].append(total)
+        obs, _ = env.reset()
+    zero = np.array(rewards["zero"])
+    lines = ["| rule | episode reward | difference to zero (paired) |", "|---|---|---|"]
+    for name, values in rewards.items():
+        diff = np.array(values) - zero
+        lines.append(f"| {name} | {np.mean(values):.3f} | {diff.mean():+.3f} ± {diff.std() / len(diff) ** 0.5:.3f} |")
+    return "\n".join(lines)
+
+
+def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str:
+    """A saved rule on a fresh network (``grad_mimicry``, teacher factor): over the first 20 images, how its Δd
+    relates to −ĝ (ĝ = s_pre(t)·δ̂_post(t) from the observation) on events with ĝ ≠ 0 and ĝ = 0; every 50 of
+    ``--plast-images`` images, the mean weight of each layer and the spike rates."""
+    from stable_baselines3 import PPO
+
+    env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
+    model = PPO.load(path, env=env, device="cpu")
+    obs, _ = env.reset(seed=seed + 1_000_000)
+    capacity, lines, pairs = env.unwrapped.config.capacity, [], []
+    for image in range(args.plast_images):
+        done = False
+        while not done:
+            action = model.predict(obs[None], deterministic=True)[0][0]
+            rows = split_rows(as_rows(obs, capacity))
+            real = rows.scalar("mask") > 0
+            if image < 20:
+                pairs.append((action[real], -(rows.pre[:, -1] * rows.scalar("third_factor"))[real]))
+            obs, _, done, _, info = env.step(action)
+        if (image + 1) % 50 == 0:
+            means = [round(float(g.weight.mean()), 3) for g in env.unwrapped.network.groups]
+            rates = {k.split("/")[1]: round(v, 3) for k, v in info.items() if k.startswith("spike_rate/")}
+            lines.append(f"image {image + 1}: mean weights {means}, spike rates {rates}")
+        obs, _ = env.reset()
+    dd, target = (np.concatenate(x) for x in zip(*pairs, strict=True))
+    grad = target != 0
+    slope = float(dd[grad] @ target[grad] / (target[grad] @ target[grad]))
+    head = (
+        f"events with ĝ ≠ 0: corr(Δd, −ĝ) {np.corrcoef(dd[grad], target[grad])[0, 1]:.3f}, least-squares "
+        f"Δd ≈ {slope:.3f}·(−ĝ) (optimum 1/2λ); events with ĝ = 0 ({1 - grad.mean():.0%}): mean Δd "
+        f"{dd[~grad].mean():+.4f}, rms {np.sqrt(np.mean(dd[~grad] ** 2)):.3f}"
+    )
+    return "\n".join([head, *lines])
 
 
 def summary(path: Path) -> str:
@@ -152,17 +273,31 @@ def main() -> None:
     parser.add_argument("--test-images", type=int, default=300)
     parser.add_argument("--assign-images", type=int, default=300)
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key:value overrides (YAML values)")
+    parser.add_argument("--train-kwargs", nargs="*", default=[], help="env overrides for RL training only")
+    parser.add_argument("-params", "--params", nargs="*", default=[], help="RL hyperparameter overrides k:v")
+    parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity of RL training (1: stats)")
+    parser.add_argument("--save-models", default=None, help="folder for the trained RL rules (SB3 zips)")
+    parser.add_argument("--fields-dir", default=None, help="folder for receptive-field PNGs after plasticity")
+    parser.add_argument("--tag", default="", help="suffix of the rule name in the CSV (e.g. '+shaping')")
     parser.add_argument("--out", default="eval/results/synapse/learning.csv")
     parser.add_argument("--summary", action="store_true", help="only print the table of --out")
+    parser.add_argument("--within-image", type=int, default=0, help="N > 0: only the paired credit diagnostic")
+    parser.add_argument("--diagnose", default=None, help="a saved rule (zip): only its drift diagnostic")
     args = parser.parse_args()
     import yaml
 
     args.env_kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.env_kwargs)}
+    args.params = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.params)}
+    args.train_kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.train_kwargs)}
     out = Path(args.out)
     if args.summary:
         print(summary(out))
         return
     torch.set_num_threads(1)
+    if args.within_image or args.diagnose:
+        run = within_image if args.within_image else partial(diagnose, path=args.diagnose)
+        print(run(args, factor=args.third_factors[0], seed=args.seeds[0]))
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     new = not out.exists()
     for factor in args.third_factors:

@@ -186,3 +186,64 @@ def test_rule_kernel_of_stdp_potentiates_causal_pairs():
     env.reset(seed=0)
     lags, dd = rule_kernel(STDPAgent(env), env.unwrapped.config.history, env.unwrapped.config.capacity)
     assert np.all(dd[lags > 0] > 0) and np.all(dd[lags < 0] < 0) and dd[lags == 1][0] > dd[lags == 5][0]
+
+
+def test_coherent_exploration_is_an_exact_low_rank_gaussian_over_real_events():
+    from agents.synapse.policy import CoherentEventGaussian
+
+    torch.manual_seed(0)
+    mean, directions = torch.randn(3, 6).tanh(), torch.randn(3, 6, 2)
+    mask = torch.ones(3, 6)
+    mask[1, 4:] = 0  # padding
+    log_std, log_std_c = torch.tensor([-1.0]), torch.tensor([-0.5])
+    dist = CoherentEventGaussian(6).proba_distribution(mean, log_std, mask, directions, log_std_c)
+    actions = dist.sample()
+    for b in range(3):
+        real = mask[b].bool()
+        phi = directions[b][real]
+        cov = torch.exp(2 * log_std) * torch.eye(int(real.sum())) + torch.exp(2 * log_std_c) * phi @ phi.T
+        reference = torch.distributions.MultivariateNormal(mean[b][real], cov)
+        torch.testing.assert_close(
+            dist.log_prob(actions)[b], reference.log_prob(actions[b][real]), rtol=1e-4, atol=1e-4
+        )
+        torch.testing.assert_close(dist.entropy()[b], reference.entropy(), rtol=1e-5, atol=1e-5)
+    many = CoherentEventGaussian(6).proba_distribution(
+        mean[:1].expand(20000, 6), log_std, torch.ones(20000, 6), directions[:1].expand(20000, 6, 2), log_std_c
+    )
+    empirical = torch.cov((many.sample() - mean[:1]).T)
+    expected = torch.exp(2 * log_std) * torch.eye(6) + torch.exp(2 * log_std_c) * directions[0] @ directions[0].T
+    assert float((empirical - expected).abs().max()) < 0.05 * float(expected.abs().max())  # shared noise correlates
+
+
+def test_coherent_policy_trains_saves_and_loads(tmp_path):
+    from stable_baselines3 import PPO
+
+    env = make("semi", third_factor="teacher")
+    model = PPO(SynapsePolicy, env, n_steps=32, batch_size=16, n_epochs=1, seed=0, policy_kwargs={"coherent_dim": 3})
+    model.learn(32)
+    model.save(tmp_path / "m")
+    loaded = PPO.load(tmp_path / "m", device="cpu")
+    assert loaded.policy.coherent_dim == 3 and loaded.policy.log_std_coherent.shape == (1,)
+    obs, _ = env.reset(seed=2)
+    deterministic = [m.predict(obs[None], deterministic=True)[0] for m in (loaded, model)]
+    np.testing.assert_allclose(*deterministic, rtol=1e-5)
+    with pytest.raises(ValueError, match="coherent_dim"):
+        PPO(SynapsePolicy, env, policy_kwargs={"coherent_dim": -1})
+
+
+def test_a_rule_trained_at_one_capacity_transfers_to_another():
+    from stable_baselines3 import PPO
+
+    from eval.synapse_learning import transfer
+
+    small, large = make("semi", capacity=16, third_factor="teacher"), make("semi", capacity=32, third_factor="teacher")
+    model = PPO(SynapsePolicy, small, n_steps=16, batch_size=16, n_epochs=1, seed=0)
+    model.learn(16)
+    moved = transfer(model, large)
+    assert moved.observation_space.shape == large.observation_space.shape
+    obs, _ = large.reset(seed=1)
+    rows = as_rows(obs, 32)
+    out_large = moved.predict(obs[None], deterministic=True)[0][0]
+    out_small = model.predict(rows[:16].reshape(1, -1), deterministic=True)[0][0]
+    np.testing.assert_allclose(out_large[:16], out_small, rtol=1e-5, atol=1e-6)  # the same per-event rule
+    assert transfer(model, small) is model

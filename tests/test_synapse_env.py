@@ -84,6 +84,8 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"third_factor": "oracle"}, "third_factor"),
         ({"not_an_argument": 1}, "kwargs"),
         ({"n_train": 10**6}, "n_train"),
+        ({"margin_shaping": -1.0}, "margin_shaping"),
+        ({"renew_every": -1}, "renew_every"),
     ],
 )
 def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
@@ -141,6 +143,21 @@ def test_weights_persist_across_episodes_and_reset_with_seed():
     assert not torch.equal(initial, env.unwrapped.network.groups[0].weight)
     env.reset(seed=0)
     assert torch.equal(initial, env.unwrapped.network.groups[0].weight)
+
+
+def test_renew_every_draws_a_fresh_network_after_n_episodes():
+    env = make("semi", renew_every=2)
+    env.reset(seed=0)
+    networks = [env.unwrapped.network]
+    for _ in range(4):
+        done = False
+        while not done:
+            _, _, done, _, _ = env.step(np.zeros(32, dtype=np.float32))
+        env.reset()
+        networks.append(env.unwrapped.network)
+    assert networks[0] is networks[1] and networks[2] is networks[3] and networks[4] is not networks[3]
+    assert networks[2] is not networks[1]
+    assert not torch.equal(networks[0].groups[0].weight, networks[2].groups[0].weight)
 
 
 def test_evaluate_uses_held_out_images_and_restores_weights():

@@ -1,12 +1,15 @@
-"""TensorBoard logging for the synapse envs: ``synapse/`` metrics, receptive fields and the rule's kernel."""
+"""Callbacks for the synapse envs: ``synapse/`` metrics, receptive fields and the rule's kernel; SCAL-RL's
+spiking TD and ``scal/`` logs for :mod:`agents.synapse.scal_policy`."""
 
 from __future__ import annotations
 
 import math
 
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Figure, Image
 
+from agents.scal.value import spiking_td_weights
 from agents.synapse.kernel import rule_kernel
 from agents.synapse.layout import SCALARS
 
@@ -67,3 +70,33 @@ class SynapseMetricsCallback(BaseCallback):
         axis.set_ylabel("Δd")
         self.logger.record("synapse/kernel", Figure(figure, close=True), exclude=("stdout", "log", "json", "csv"))
         self.logger.dump(self.num_timesteps)
+
+
+class SCALSynapseCallback(BaseCallback):
+    """SCAL-RL on the synapse envs (:mod:`agents.synapse.scal_policy`): spiking TD and ``scal/`` logging.
+
+    After each rollout the advantages are weighted by their soft spike probability
+    (:func:`agents.scal.value.spiking_td_weights`, as :class:`agents.scal.callbacks.SCALCallback` does for
+    PPO/A2C) and the perception's ``scal/spike_rate``, ``scal/threshold_mean`` and ``scal/prototype_drift``
+    are recorded.
+
+    Args:
+        spiking_td: weight the advantages by their soft spike probability.
+    """
+
+    def __init__(self, spiking_td: bool = True, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.spiking_td = spiking_td
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        if self.spiking_td:
+            weights = spiking_td_weights(torch.as_tensor(buffer.advantages))
+            buffer.advantages *= weights.numpy().astype(buffer.advantages.dtype)
+        perception = self.model.policy.scal_perception
+        self.logger.record("scal/spike_rate", float(perception.running_spike_rate))
+        self.logger.record("scal/threshold_mean", float(perception.running_thresholds.mean()))
+        self.logger.record("scal/prototype_drift", float(perception.running_drift))

@@ -9,7 +9,9 @@ import numpy as np
 from agents.synapse.layout import SCALARS
 
 
-def probe_rows(k: int, capacity: int, lags: np.ndarray, weight: float = 0.5, group: float = 0.0) -> np.ndarray:
+def probe_rows(
+    k: int, capacity: int, lags: np.ndarray, weight: float = 0.5, group: float = 0.0, third_factor: float = 0.0
+) -> np.ndarray:
     """Event rows (flat, one per slot) with one pre and one post spike; the later one is the current step.
 
     Row ``i`` has ``Δt = lags[i]``: positive → pre before post (a post event), negative → a pre event.
@@ -23,7 +25,14 @@ def probe_rows(k: int, capacity: int, lags: np.ndarray, weight: float = 0.5, gro
     for i, lag in enumerate(lags[:capacity]):
         pre_at, post_at = (k - 1 - lag, k - 1) if lag >= 0 else (k - 1, k - 1 + lag)
         rows[i, pre_at], rows[i, k + post_at] = 1.0, 1.0
-        scalars = dict(mask=1.0, weight=weight, pre_event=float(lag <= 0), post_event=float(lag >= 0), group=group)
+        scalars = dict(
+            mask=1.0,
+            weight=weight,
+            pre_event=float(lag <= 0),
+            post_event=float(lag >= 0),
+            group=group,
+            third_factor=third_factor,
+        )
         for name, value in scalars.items():
             rows[i, 2 * k + SCALARS.index(name)] = value
     return rows.reshape(-1)

@@ -11,6 +11,7 @@ actor and critic (``unsup_dual``: π_exc and π_inh), chosen by the group column
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -24,11 +25,43 @@ from agents.synapse.layout import SCALARS, as_rows, split_rows
 N_FUSED = len(SCALARS) - 1  # every scalar but the mask
 
 
+def fusion_mlp(width: int, hidden: tuple[int, ...], final_gain: float = 1.0, n_out: int = 1) -> nn.Sequential:
+    """MLP ``width → hidden… → n_out`` (ReLU); the first output's final weights scaled by ``final_gain``."""
+    layers = []
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    mlp = nn.Sequential(*layers, nn.Linear(width, n_out))
+    with torch.no_grad():  # a small final layer starts the actor near the zero rule (SB3 uses gain 0.01)
+        mlp[-1].weight[0].mul_(final_gain)
+        mlp[-1].bias[0].mul_(final_gain)
+    return mlp
+
+
+def route(nets: nn.ModuleList, group: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+    """Outputs ``(E, ...)``: event e through ``nets[i]``, i its group column × (len(nets) − 1) (one net: shared)."""
+    if len(nets) == 1:
+        return nets[0](*inputs)
+    which = (group * (len(nets) - 1)).round().long().clamp(0, len(nets) - 1)
+    out = None
+    for i, net in enumerate(nets):
+        sel = which == i
+        if sel.any():
+            result = net(*(x[sel] for x in inputs))
+            out = result.new_zeros((len(which), *result.shape[1:])) if out is None else out
+            out[sel] = result
+    return torch.zeros(len(which), device=group.device) if out is None else out
+
+
 class EventNet(nn.Module):
     """Per-event network: CNN over the (pre, post) history, fused with the scalars, MLP, one output."""
 
     def __init__(
-        self, channels: tuple[int, int] = (16, 32), hidden: tuple[int, ...] = (128, 128), final_gain: float = 1.0
+        self,
+        channels: tuple[int, int] = (16, 32),
+        hidden: tuple[int, ...] = (128, 128),
+        final_gain: float = 1.0,
+        n_out: int = 1,
     ) -> None:
         super().__init__()
         self.cnn = nn.Sequential(
@@ -39,18 +72,12 @@ class EventNet(nn.Module):
             nn.AdaptiveAvgPool1d(1),
             nn.Flatten(),
         )
-        layers, width = [], channels[1] + N_FUSED
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        self.mlp = nn.Sequential(*layers, nn.Linear(width, 1))
-        with torch.no_grad():  # a small final layer starts the actor near the zero rule (SB3 uses gain 0.01)
-            self.mlp[-1].weight.mul_(final_gain)
-            self.mlp[-1].bias.mul_(final_gain)
+        self.mlp = fusion_mlp(channels[1] + N_FUSED, hidden, final_gain, n_out)
 
     def forward(self, histories: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
-        """``histories (E, 2, K)``, ``scalars (E, N_FUSED)`` → ``(E,)``."""
-        return self.mlp(torch.cat([self.cnn(histories), scalars], dim=1)).squeeze(1)
+        """``histories (E, 2, K)``, ``scalars (E, N_FUSED)`` → ``(E,)`` (``(E, n_out)`` when ``n_out > 1``)."""
+        out = self.mlp(torch.cat([self.cnn(histories), scalars], dim=1))
+        return out.squeeze(1) if out.shape[1] == 1 else out
 
 
 class GroupedEventNet(nn.Module):
@@ -63,16 +90,8 @@ class GroupedEventNet(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         rows = split_rows(obs.reshape(-1, obs.shape[-1]))
         histories = torch.stack([rows.pre, rows.post], dim=1)
-        scalars = rows.scalars[:, 1:]
-        if len(self.nets) == 1:
-            return self.nets[0](histories, scalars).reshape(obs.shape[:-1])
-        which = (rows.scalar("group") * (len(self.nets) - 1)).round().long().clamp(0, len(self.nets) - 1)
-        out = torch.zeros(len(which), device=obs.device)
-        for i, net in enumerate(self.nets):
-            sel = which == i
-            if sel.any():
-                out[sel] = net(histories[sel], scalars[sel])
-        return out.reshape(obs.shape[:-1])
+        out = route(self.nets, rows.scalar("group"), histories, rows.scalars[:, 1:])
+        return out.reshape(*obs.shape[:-1], *out.shape[1:])
 
 
 class MaskedDiagGaussian(DiagGaussianDistribution):
@@ -90,6 +109,48 @@ class MaskedDiagGaussian(DiagGaussianDistribution):
         return (self.distribution.entropy() * self.mask).sum(-1)
 
 
+class CoherentEventGaussian(MaskedDiagGaussian):
+    """Gaussian over the Δd of a step's events with coherent exploration: ``Δd = m + σ·ε + σ_c·Φ z``.
+
+    ``ε ~ N(0, I)`` is independent per event and ``z ~ N(0, I_d)`` is shared by all events of a step; ``Φ``
+    ``(E, d)`` are per-event directions output by the actor. The covariance ``σ²I + σ_c²ΦΦᵀ`` explores a few
+    coherent changes of the whole rule per step (like gSDE, Raffin et al. 2022, with the noise matrix shared by
+    the events rather than drawn per action dimension), so the policy-gradient noise grows with d, not with the
+    number of events. Log-probability and entropy are exact (Woodbury identity, matrix determinant lemma) and
+    leave padding (mask 0) out.
+    """
+
+    def proba_distribution(self, mean_actions, log_std, mask, directions, log_std_coherent):
+        super().proba_distribution(mean_actions, log_std, mask)
+        self.directions = directions * mask.unsqueeze(-1)
+        self.var, self.var_coherent = torch.exp(2 * log_std), torch.exp(2 * log_std_coherent)
+        return self
+
+    def _gram(self) -> torch.Tensor:
+        return self.directions.transpose(-1, -2) @ self.directions  # (B, d, d)
+
+    def sample(self) -> torch.Tensor:
+        z = torch.randn(*self.directions.shape[:-2], self.directions.shape[-1], 1, device=self.directions.device)
+        coherent = (self.directions @ z).squeeze(-1) * self.var_coherent.sqrt()
+        return self.distribution.rsample() + coherent
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        r = (actions - self.distribution.mean) * self.mask
+        eye = torch.eye(self.directions.shape[-1], device=r.device)
+        proj = (self.directions.transpose(-1, -2) @ r.unsqueeze(-1)).squeeze(-1)  # Φᵀr (B, d)
+        inner = eye / (self.var_coherent / self.var) + self._gram()
+        quad = ((r * r).sum(-1) - (proj * torch.linalg.solve(inner, proj)).sum(-1)) / self.var
+        return -0.5 * (quad + self._logdet() + self.mask.sum(-1) * math.log(2 * math.pi))
+
+    def _logdet(self) -> torch.Tensor:
+        eye = torch.eye(self.directions.shape[-1], device=self.var.device)
+        n = self.mask.sum(-1)
+        return n * torch.log(self.var) + torch.logdet(eye + self._gram() * (self.var_coherent / self.var))
+
+    def entropy(self) -> torch.Tensor:
+        return 0.5 * (self.mask.sum(-1) * (1.0 + math.log(2 * math.pi)) + self._logdet())
+
+
 class SynapsePolicy(ActorCriticPolicy):
     """Shared per-synapse actor-critic (SB3). Use as ``policy: agents.synapse.policy.SynapsePolicy``.
 
@@ -101,6 +162,9 @@ class SynapsePolicy(ActorCriticPolicy):
         log_std_init: initial log σ (shared by every event).
         cnn_channels: channels of the two convolutions.
         hidden: MLP widths.
+        coherent_dim: d > 0 adds coherent exploration (:class:`CoherentEventGaussian`): the actor also outputs
+            d directions per event and one d-dimensional noise per step is shared by the events (0: off).
+        coherent_log_std_init: initial log σ_c of the coherent noise.
         **kwargs: other ``ActorCriticPolicy`` arguments (optimizer_class, optimizer_kwargs, ...).
     """
 
@@ -113,6 +177,8 @@ class SynapsePolicy(ActorCriticPolicy):
         log_std_init: float = -1.0,
         cnn_channels: tuple[int, int] = (16, 32),
         hidden: tuple[int, ...] = (128, 128),
+        coherent_dim: int = 0,
+        coherent_log_std_init: float = -1.0,
         **kwargs: Any,
     ) -> None:
         capacity = action_space.shape[0] if len(action_space.shape) == 1 else 0
@@ -124,17 +190,19 @@ class SynapsePolicy(ActorCriticPolicy):
             )
         if n_group_nets < 1:
             raise ValueError(f"n_group_nets={n_group_nets} is invalid; allowed: an integer >= 1")
+        if coherent_dim < 0:
+            raise ValueError(f"coherent_dim={coherent_dim} is invalid; allowed: an integer >= 0 (0: off)")
+        self.coherent_dim, self.coherent_log_std_init = coherent_dim, coherent_log_std_init
         self.net_kwargs = dict(channels=tuple(cnn_channels), hidden=tuple(hidden))
         self.n_group_nets, self.shared_log_std_init = n_group_nets, log_std_init
         kwargs.pop("ortho_init", None)
         super().__init__(observation_space, action_space, lr_schedule, ortho_init=False, **kwargs)
 
     def _build(self, lr_schedule) -> None:
-        self.actor = GroupedEventNet(self.n_group_nets, final_gain=0.01, **self.net_kwargs)
+        self.actor = GroupedEventNet(self.n_group_nets, final_gain=0.01, n_out=1 + self.coherent_dim, **self.net_kwargs)
         self.critic = GroupedEventNet(self.n_group_nets, **self.net_kwargs)
         self.log_std = nn.Parameter(torch.full((1,), float(self.shared_log_std_init)))
-        self.action_dist = MaskedDiagGaussian(self.action_space.shape[0])
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self._build_distribution(lr_schedule)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -143,8 +211,27 @@ class SynapsePolicy(ActorCriticPolicy):
             log_std_init=self.shared_log_std_init,
             cnn_channels=self.net_kwargs["channels"],
             hidden=self.net_kwargs["hidden"],
+            coherent_dim=self.coherent_dim,
+            coherent_log_std_init=self.coherent_log_std_init,
         )
         return data
+
+    def _build_distribution(self, lr_schedule) -> None:
+        """The action distribution (and σ_c with coherent exploration) and the optimizer."""
+        capacity = self.action_space.shape[0]
+        if self.coherent_dim:
+            self.log_std_coherent = nn.Parameter(torch.full((1,), float(self.coherent_log_std_init)))
+            self.action_dist = CoherentEventGaussian(capacity)
+        else:
+            self.action_dist = MaskedDiagGaussian(capacity)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _distribution(self, actor_out: torch.Tensor, mask: torch.Tensor) -> MaskedDiagGaussian:
+        """Distribution from the actor's outputs ``(B, C)`` (``(B, C, 1 + d)`` with coherent exploration)."""
+        if not self.coherent_dim:
+            return self.action_dist.proba_distribution(torch.tanh(actor_out), self.log_std, mask)
+        mean, directions = torch.tanh(actor_out[..., 0]), actor_out[..., 1:]
+        return self.action_dist.proba_distribution(mean, self.log_std, mask, directions, self.log_std_coherent)
 
     @staticmethod
     def _mask(obs: torch.Tensor) -> torch.Tensor:
@@ -155,8 +242,7 @@ class SynapsePolicy(ActorCriticPolicy):
 
     def get_distribution(self, obs: torch.Tensor) -> MaskedDiagGaussian:
         obs = self._rows(obs)
-        mean = torch.tanh(self.actor(obs))
-        return self.action_dist.proba_distribution(mean, self.log_std, self._mask(obs))
+        return self._distribution(self.actor(obs), self._mask(obs))
 
     def predict_values(self, obs: torch.Tensor) -> torch.Tensor:
         obs = self._rows(obs)

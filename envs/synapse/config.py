@@ -63,11 +63,18 @@ class SynapseEnvConfig:
     alpha: float = 5.0  # softmax gain on output rates
     alpha_margin: float = 1.0
     alpha_spike: float = 0.1
+    margin_shaping: float = 0.0  # semi: weight of the potential-based shaping Φ = w·label margin of counts / T
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     diversity_window: int = 20
     represent_every: int = 5
+    renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
+    # structural plasticity (off with sleep_every = 0)
+    sleep_every: int = 0  # episodes between sleep phases
+    sleep_replay: int = 20  # stored input trains (the most recent images) replayed in a sleep phase
+    prune_fraction: float = 0.05  # share of each group's synapses pruned per sleep (weakest and idlest)
+    grow_fraction: float = 0.04  # new random synapses per sleep, as a share of the group's possible synapses
     # third factor and metrics
     third_factor: str = "none"
     assignment_window: int = 500
@@ -142,6 +149,12 @@ def validate(c: SynapseEnvConfig) -> None:
     _check(c.n_exc >= 1, "n_exc", c.n_exc, ">= 1")
     _check(0 < c.sparsity_target < 1, "sparsity_target", c.sparsity_target, "in (0, 1)")
     _check(c.lambda_reg > 0, "lambda_reg", c.lambda_reg, "> 0")
+    _check(c.margin_shaping >= 0, "margin_shaping", c.margin_shaping, ">= 0 (0: no shaping)")
+    _check(isinstance(c.renew_every, int) and c.renew_every >= 0, "renew_every", c.renew_every, "an integer >= 0")
+    _check(isinstance(c.sleep_every, int) and c.sleep_every >= 0, "sleep_every", c.sleep_every, "an integer >= 0")
+    _check(isinstance(c.sleep_replay, int) and c.sleep_replay >= 1, "sleep_replay", c.sleep_replay, "an integer >= 1")
+    for name in ("prune_fraction", "grow_fraction"):
+        _check(0 <= getattr(c, name) <= 1, name, getattr(c, name), "in [0, 1]")
     _check(c.alpha_unsup > 0, "alpha_unsup", c.alpha_unsup, "> 0")
     _check(len(c.reward_weights) == 3, "reward_weights", c.reward_weights, "3 numbers (sparsity, diversity, stability)")
     _check(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -14,6 +15,7 @@ from envs.synapse.events import N_SCALARS, EventBatch, column, event_features, f
 from envs.synapse.lif import poisson_encode
 from envs.synapse.render import receptive_fields
 from envs.synapse.scenarios import SIGNAL_CLIP, Scenario, make_scenario
+from envs.synapse.structural import sleep
 
 
 def check_delta_d(action: Any, capacity: int) -> torch.Tensor:
@@ -63,6 +65,9 @@ class SynapsePlasticityEnv(gym.Env):
     ``unsup_*``: 0 per step, and at the last step ``R = w_s·(1 − |ρ − ρ*|/max(ρ*, 1−ρ*)) + w_d·diversity +
     w_t·stability`` (−1 for a silent network); with ``gamma = 1`` every event's return is R.
     ``semi``: 0 per step, at the last step ``R = ±1 + α_margin·(r_y − max_{k≠y} r_k) − α_spike·Σs_k/(T·10)``.
+    With ``margin_shaping = w > 0`` every step adds the potential-based shaping ``Φ_{t+1} − Φ_t``, with
+    ``Φ = w·(c_y − max_{k≠y} c_k)/T`` from the output spike counts so far and ``Φ = 0`` after the last step:
+    the episode's return changes only by the constant ``−Φ_0``, so the optimal rule is unchanged (Ng et al. 1999).
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
     synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``).
 
@@ -71,12 +76,19 @@ class SynapsePlasticityEnv(gym.Env):
     ``onehot(y) − softmax(α·rates)`` at the output and its fixed random projection in hidden layers (``semi``).
 
     ## Starting State
-    Network weights are drawn at the first ``reset`` and at every ``reset(seed=...)``; otherwise they
-    persist. Each reset picks a training image uniformly (``unsup_*``: every ``represent_every``-th episode
+    Network weights are drawn at the first ``reset``, at every ``reset(seed=...)`` and, with
+    ``renew_every = N > 0``, after every N episodes (a fresh network: the rule is trained on the same
+    fresh-network trajectories it is evaluated on); otherwise they persist. Each reset picks a training image uniformly (``unsup_*``: every ``represent_every``-th episode
     re-presents a recent one), rests the neurons and draws its Poisson spike train.
 
     ## Episode End
     1. Termination: after ``n_steps`` (T) simulation steps, the image has been presented.
+
+    Structural plasticity (``sleep_every > 0``): every ``sleep_every`` episodes, ``reset`` first runs a sleep
+    phase (:mod:`envs.synapse.structural`): the last ``sleep_replay`` input trains are replayed with frozen
+    weights, the weakest ``prune_fraction`` of each group's synapses (|w| × replay co-activity) are pruned
+    and ``grow_fraction`` × the possible synapses grow at random absent positions with weights near 0;
+    ``info["sleep"]`` has the counts and every step's ``info["synapse_count"]`` follows them.
 
     ``render_mode="rgb_array"``: ``render()`` tiles the receptive fields (input weights) of the first layer.
 
@@ -135,18 +147,40 @@ class SynapsePlasticityEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        if self.scenario is None or seed is not None:
+        renew = self.config.renew_every and self.episodes >= self.config.renew_every
+        if self.scenario is None or seed is not None or renew:
             generator = torch.Generator().manual_seed(int(self.np_random.integers(2**62)))
             self.scenario = make_scenario(self.config, self.n_input, generator)
             self.episodes = 0
+            self.stored = deque(maxlen=self.config.sleep_replay)
+            self.allowed = [
+                torch.ones_like(g.weight, dtype=torch.bool) if g.connectivity is None else g.connectivity.clone()
+                for g in self.network.groups
+            ]
+            self.slept_at = 0
+        info = self._maybe_sleep()
         image_id, represented = self._pick_image()
         uniforms = torch.from_numpy(self.np_random.random((self.config.n_steps, self.n_input), dtype=np.float32))
         self.input_spikes = poisson_encode(
             torch.from_numpy(self.data.train_x[image_id]), uniforms, self.config.max_rate, self.config.dt
         )
+        if self.config.sleep_every:
+            self.stored.append(self.input_spikes)
         self.scenario.begin_image(int(self.data.train_y[image_id]), self.input_spikes, represented, image_id)
         self.t = 0
-        return self._advance(), {"image": image_id, "represented": represented}
+        obs = self._advance()
+        self.phi = self.scenario.potential()
+        return obs, {**info, "image": image_id, "represented": represented}
+
+    def _maybe_sleep(self) -> dict[str, Any]:
+        """Run the structural-plasticity sleep phase when one is due (once per ``sleep_every`` episodes)."""
+        c = self.config
+        if not c.sleep_every or not self.stored or self.episodes % c.sleep_every or self.slept_at == self.episodes:
+            return {}
+        self.slept_at = self.episodes
+        return {
+            "sleep": sleep(self.network, self.stored, self.allowed, c.prune_fraction, c.grow_fraction, self.np_random)
+        }
 
     def _advance(self) -> np.ndarray:
         """Simulate step ``t`` and return the observation of its events."""
@@ -180,13 +214,15 @@ class SynapsePlasticityEnv(gym.Env):
         terminated = self.t >= self.config.n_steps
         if terminated:
             final, metrics = self.scenario.end_image()
-            reward += final
+            reward += final - self.phi  # potential-based shaping: Φ = 0 at the end, so Σ shaping = −Φ_0
             info.update(metrics)
             self.episodes += 1
             self.batch = EventBatch.empty()
             obs = np.zeros(self.observation_space.shape, np.float32)
         else:
             obs = self._advance()
+            phi, self.phi = self.phi, self.scenario.potential()
+            reward += self.phi - phi
         return obs, float(reward), terminated, False, info
 
     def render(self) -> np.ndarray | None:

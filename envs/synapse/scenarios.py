@@ -53,6 +53,10 @@ class Scenario:
     def step_reward(self, batch: EventBatch, delta_d: torch.Tensor, t: int) -> float:
         return 0.0
 
+    def potential(self) -> float:
+        """Shaping potential Φ of the current state (0: no shaping); the env adds ``Φ_{t+1} − Φ_t``."""
+        return 0.0
+
     def end_image(self) -> tuple[float, dict[str, Any]]:
         raise NotImplementedError
 
@@ -219,6 +223,14 @@ class SemiScenario(MLPScenario):
             sel = batch.group == i
             out[sel] = (error @ feedback)[batch.post[sel]]
         return out.clamp(-SIGNAL_CLIP, SIGNAL_CLIP)
+
+    def potential(self) -> float:
+        """``Φ = margin_shaping · (c_y − max_{k≠y} c_k) / T`` from the output spike counts so far."""
+        if not self.config.margin_shaping:
+            return 0.0
+        counts = self.network.history.counts["out"]
+        others = torch.cat([counts[: self.label], counts[self.label + 1 :]])
+        return self.config.margin_shaping * float(counts[self.label] - others.max()) / self.config.n_steps
 
     def end_image(self) -> tuple[float, dict[str, Any]]:
         c = self.config
