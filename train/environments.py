@@ -10,6 +10,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
 
 from agents.hyperparams import resolve_dotted_list
+from envs.synapse_multi import MULTI_AGENT_ENVS, make_multi_agent_vec_env
 from train.config import RunConfig
 
 # Evaluation envs use seeds seed + EVAL_SEED_OFFSET..., disjoint from training seeds below it.
@@ -23,8 +24,9 @@ def import_gym_packages(packages: list[str]) -> None:
 
 
 def check_env_id(env_id: str) -> None:
-    if env_id not in gym.registry:
+    if env_id not in gym.registry and env_id not in MULTI_AGENT_ENVS:
         ours = sorted(k for k in gym.registry if not k.startswith(("ALE/", "phys2d/", "tabular/")))
+        ours += sorted(MULTI_AGENT_ENVS)
         raise ValueError(f"--env={env_id!r} is not a registered environment id; registered: {', '.join(ours)}")
 
 
@@ -42,17 +44,25 @@ def _wrapper_class(spec: str | list | None) -> Any:
     return wrap
 
 
-def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
-    """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
-    seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
-    env = make_vec_env(
+def _make_gym_vec_env(config: RunConfig, seed: int, n_envs: int) -> VecEnv:
+    return make_vec_env(
         config.env_id,
-        n_envs=n_envs or (1 if evaluation else config.n_envs),
+        n_envs=n_envs,
         seed=seed,
         env_kwargs=config.env_kwargs,
         wrapper_class=_wrapper_class(config.env_wrapper),
         vec_env_cls=DummyVecEnv,
     )
+
+
+def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
+    """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
+    seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
+    n_envs = n_envs or (1 if evaluation else config.n_envs)
+    if config.env_id in MULTI_AGENT_ENVS:  # PettingZoo: one VecEnv slot per agent (envs.synapse_multi.vec_adapter)
+        env = make_multi_agent_vec_env(config.env_id, n_envs, seed, config.env_kwargs)
+    else:
+        env = _make_gym_vec_env(config, seed, n_envs)
     if config.frame_stack:
         env = VecFrameStack(env, n_stack=int(config.frame_stack))
     if config.normalize:
