@@ -19,23 +19,26 @@ from train.run import main
 
 SMALL_ENV = ["--env-kwargs", "bits_per_variable:16", "flip_prob:0.1"]
 QUIET = ["--verbose", "0", "--no-tensorboard", "--eval-freq", "128", "--eval-episodes", "2", "--final-eval-episodes", "3"]
-BUDGETS = {
-    "ppo": (PPO, ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]),
-    "dqn": (DQN, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100", "train_freq:16",
-                  "gradient_steps:4", "target_update_interval:50"]),
-    "scal_rl": (PPO, ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]),
+PPO_BUDGET = ["-n", "512", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64", "n_epochs:2"]
+BUDGETS = {  # case: (algorithm class, agent, env arguments, budget)
+    "ppo": (PPO, "ppo", SMALL_ENV, PPO_BUDGET),
+    # SB3's VecFrameStack (Box observations only) pickled inside the checkpoint
+    "ppo_frame_stack": (PPO, "ppo", ["--env", "CartPole-v1"], [*PPO_BUDGET, "frame_stack:3"]),
+    "dqn": (DQN, "dqn", SMALL_ENV, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100",
+                                    "train_freq:16", "gradient_steps:4", "target_update_interval:50"]),
+    "scal_rl": (PPO, "scal_rl", SMALL_ENV, PPO_BUDGET),
 }
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("agent", sorted(BUDGETS))
-def test_resume_continues_exactly_as_if_never_stopped(agent, tmp_path):
+@pytest.mark.parametrize("case", sorted(BUDGETS))
+def test_resume_continues_exactly_as_if_never_stopped(case, tmp_path):
     """2N steps straight == N steps, checkpoint, resume, N steps: same parameters, same evaluations.
 
     For SCAL-RL the policy state includes its prototypes, thresholds and memory (buffers).
     """
-    cls, budget = BUDGETS[agent]
-    common = ["--agent", agent, "--seed", "3", *QUIET, *SMALL_ENV, *budget]
+    cls, agent, env_args, budget = BUDGETS[case]
+    common = ["--agent", agent, "--seed", "3", *QUIET, *env_args, *budget]
     straight = main([*common, "-f", str(tmp_path / "straight")])
     first_half = main([*common, "-f", str(tmp_path / "stopped"), "--steps", "256"])
     assert first_half["stop_reason"] == "steps" and first_half["timesteps"] == 256
@@ -51,7 +54,7 @@ def test_resume_continues_exactly_as_if_never_stopped(agent, tmp_path):
 
 
 def test_resume_rejects_flags_that_change_the_run(tmp_path, capsys):
-    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *BUDGETS["ppo"][1], "-f", str(tmp_path), "--steps", "128"])
+    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *PPO_BUDGET, "-f", str(tmp_path), "--steps", "128"])
     with pytest.raises(SystemExit):
         main(["--resume", stopped["checkpoint"], "--seed", "9"])
     assert "cannot change it: --seed" in capsys.readouterr().err
@@ -102,7 +105,7 @@ def test_sigkill_during_saves_leaves_the_previous_checkpoint_loadable(tmp_path):
 
 @pytest.mark.parametrize("victim", ["model.zip", "envs.pkl", "state.pkl", "meta.json"])
 def test_truncated_or_missing_checkpoint_files_give_a_clear_error(victim, tmp_path):
-    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *BUDGETS["ppo"][1], "-f", str(tmp_path), "--steps", "128"])
+    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *PPO_BUDGET, "-f", str(tmp_path), "--steps", "128"])
     path = Path(stopped["checkpoint"]) / victim
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(CheckpointError, match="corrupt|unreadable"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 import gymnasium as gym
@@ -55,6 +56,23 @@ def _make_gym_vec_env(config: RunConfig, seed: int, n_envs: int) -> VecEnv:
     )
 
 
+class PicklableVecFrameStack(VecFrameStack):
+    """SB3's ``VecFrameStack`` that pickles into run checkpoints.
+
+    SB3 keeps ``class_attributes`` (``inspect.getmembers`` of the class, ABC internals included), which
+    cannot be pickled; it is dropped on pickling and rebuilt on unpickling, as ``VecNormalize`` does.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("class_attributes", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.class_attributes = dict(inspect.getmembers(self.__class__))
+
+
 def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
     """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
     seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
@@ -64,7 +82,7 @@ def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) 
     else:
         env = _make_gym_vec_env(config, seed, n_envs)
     if config.frame_stack:
-        env = VecFrameStack(env, n_stack=int(config.frame_stack))
+        env = PicklableVecFrameStack(env, n_stack=int(config.frame_stack))
     if config.normalize:
         kwargs = config.normalize if isinstance(config.normalize, dict) else {}
         env = VecNormalize(env, training=not evaluation, **({"norm_reward": False} if evaluation else kwargs))

@@ -1,0 +1,68 @@
+"""Throughput of NoisyPong-v0 against the same Atari preprocessing of ``ALE/Pong-v5``, in the same process.
+
+    python benchmarks/bench_noisy_pong.py [--steps 2000] [--repeats 5]
+
+Prints env steps/s (one step = 4 emulator frames) of:
+1. the reference: ``ALE/Pong-v5`` (``frameskip=1``) + ``gymnasium.wrappers.AtariPreprocessing`` (frame skip 4,
+   30 no-ops, 84x84 grayscale), the pipeline every Atari agent pays for;
+2. ``NoisyPong-v0`` at its defaults (binarised, pixel flips 0.30, delay 1-3) and with noise and delay off;
+and the ratios NoisyPong / reference. Each ratio is the median over interleaved repeats, so a machine that
+slows down mid-run affects both sides alike. Actions are a fixed cycle through the 6 actions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import ale_py
+import gymnasium as gym
+import torch
+from gymnasium.wrappers import AtariPreprocessing
+
+import envs  # noqa: F401
+
+gym.register_envs(ale_py)
+
+
+def reference_env() -> gym.Env:
+    return AtariPreprocessing(gym.make("ALE/Pong-v5", frameskip=1), noop_max=30, frame_skip=4, screen_size=84)
+
+
+def steps_per_second(env: gym.Env, steps: int) -> float:
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for t in range(steps):
+        _, _, terminated, truncated, _ = env.step(t % 6)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000, help="env steps per measurement")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (median reported)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    candidates = {
+        "NoisyPong-v0 (defaults)": gym.make("NoisyPong-v0"),
+        "NoisyPong-v0 (flip_prob=0, obs_delay=None)": gym.make("NoisyPong-v0", flip_prob=0.0, obs_delay=None),
+    }
+    reference = reference_env()
+    rows = {name: [] for name in candidates}
+    for _ in range(args.repeats):
+        base = steps_per_second(reference, args.steps)
+        for name, env in candidates.items():
+            rows[name].append((steps_per_second(env, args.steps), base))
+    bases = [base for pairs in rows.values() for _, base in pairs]
+    print(f"reference ALE/Pong-v5 + AtariPreprocessing: {statistics.median(bases):8.0f} steps/s")
+    for name, pairs in rows.items():
+        speed = statistics.median(s for s, _ in pairs)
+        ratio = statistics.median(s / b for s, b in pairs)
+        print(f"{name:45s} {speed:8.0f} steps/s   ratio to reference {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
