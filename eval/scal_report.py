@@ -9,6 +9,7 @@ tolerance: the largest flip_prob at which its mean final return over seeds reach
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,8 +23,13 @@ THRESHOLD = 195.0
 
 
 def load_records(runs: Path) -> list[RunRecord]:
+    """The sweep's runs, each named as in its record (a tagged variant such as ``scal_rl+anneal`` is its own row)."""
     lines = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
-    return [load_run(line["run_dir"]) for line in lines if Path(line["run_dir"], "summary.json").exists()]
+    return [
+        dataclasses.replace(load_run(line["run_dir"]), agent=line["agent"])
+        for line in lines
+        if Path(line["run_dir"], "summary.json").exists()
+    ]
 
 
 def noise_tolerance(table: pd.DataFrame) -> str:

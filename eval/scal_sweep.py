@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,11 +52,14 @@ def run_one(agent: str, flip: float, seed: int, args: argparse.Namespace) -> dic
         str(args.eval_episodes), "--final-eval-episodes", str(args.final_eval_episodes), "--save-freq", "0",
         "-f", args.log_folder, "--verbose", "0", "--no-tensorboard",
     ]  # fmt: skip
+    if args.params:
+        argv += ["-params", *args.params]
     summary = train_main(argv)
     summary.update(
         flip_prob=flip, n_timesteps=args.n_timesteps, steps_to_threshold=steps_to_threshold(summary["run_dir"])
     )
-    summary["command"] = "python train/run.py " + " ".join(argv)
+    summary["agent"] = agent + args.tag  # a variant (--params) is its own row in the tables
+    summary["command"] = "python train/run.py " + shlex.join(argv)
     return summary
 
 
@@ -70,6 +74,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--final-eval-episodes", type=int, default=10)
     parser.add_argument("-f", "--log-folder", default="logs/scal_sweep")
     parser.add_argument("--out", default="eval/results/scal_rl/runs.jsonl")
+    parser.add_argument("--params", nargs="*", default=[], help="hyperparameter overrides k:v (train/run.py -params)")
+    parser.add_argument("--tag", default="", help="suffix of the agent name in the records, e.g. '+anneal'")
     return parser.parse_args(argv)
 
 
@@ -82,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for seed in args.seeds:  # seed-major: a cut-short sweep still covers every flip_prob
         for flip in args.flips:  # the flip_prob order is the priority order
             for agent in args.agents:
-                if (agent, flip, seed) in done:
+                if (agent + args.tag, flip, seed) in done:
                     continue
                 record = run_one(agent, flip, seed, args)
                 if record["stop_reason"] != "final":  # Ctrl+C or a session limit: not a finished run

@@ -33,6 +33,7 @@ from agents.hyperparams import load_hyperparams, resolve_dotted_list, resolve_hy
 from agents.registry import get_entry, make_agent
 from agents.synapse.layout import as_rows, split_rows
 from envs.synapse import SCENARIO_IDS
+from envs.synapse_multi import make_multi_agent_vec_env
 from train.config import RUN_KEYS
 
 _SMALL = dict(data_source="sklearn", n_train=1200, n_test=500)  # 8×8 digits
@@ -46,6 +47,7 @@ SIZES = {
         "unsup_dual": _SMALL_UNSUP,
     },
 }
+PER_EVENT_ID = "SynapseGradMimicryPerEvent-v0"
 EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0)  # env kwargs of the fresh (evaluated) network
 FIELDS = [
     "scenario",
@@ -66,6 +68,18 @@ FIELDS = [
 
 def make_env(scenario: str, size: str, third_factor: str, extra: dict[str, Any]) -> gym.Env:
     return gym.make(SCENARIO_IDS[scenario], **{**SIZES[size][scenario], "third_factor": third_factor, **extra})
+
+
+def make_train_env(args: argparse.Namespace, third_factor: str, seed: int) -> tuple[Any, str]:
+    """The env an RL rule trains on and the hyperparameter id: the scenario's env seeded ``seed``, or with
+    ``--credit per_event`` its event slots as agents (:mod:`envs.synapse_multi.event_agents`) in one VecEnv."""
+    extra = {**args.env_kwargs, **args.train_kwargs}
+    if args.credit == "per_event":
+        kwargs = {**SIZES[args.size][args.scenario], "third_factor": third_factor, **extra, "scenario": args.scenario}
+        return make_multi_agent_vec_env(PER_EVENT_ID, 1, seed, kwargs), PER_EVENT_ID
+    env = make_env(args.scenario, args.size, third_factor, extra)
+    env.reset(seed=seed)
+    return env, SCENARIO_IDS[args.scenario]
 
 
 def build_rule(
@@ -136,25 +150,25 @@ def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, 
 
 def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) -> dict[str, Any]:
     start = time.time()
-    env_id = SCENARIO_IDS[args.scenario]
-    train_env = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **args.train_kwargs})
-    train_env.reset(seed=seed)
-    model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose)
+    learns = get_entry(rule).learns
+    name = rule + ("+per_event" if learns and args.credit == "per_event" else "") + args.tag
+    train_env, env_id = make_train_env(args, third_factor, seed) if learns else (None, None)
+    model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose) if learns else None
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
-    model = transfer(model, fresh) if get_entry(rule).learns else make_agent(rule, fresh, seed=seed)
+    model = transfer(model, fresh) if learns else make_agent(rule, fresh, seed=seed)
     fresh.reset(seed=seed + 1_000_000)
     before = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
     metrics = run_rule(model, fresh, seed + 1_000_000, args.plast_images)
     accuracy = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
-    save_artifacts(args, rule + args.tag, third_factor, seed, model, fresh)
+    save_artifacts(args, name, third_factor, seed, model, fresh)
     return dict(
         scenario=args.scenario,
-        rule=rule + args.tag,
+        rule=name,
         third_factor=third_factor,
         seed=seed,
-        train_steps=args.train_steps if get_entry(rule).learns else 0,
+        train_steps=args.train_steps if learns else 0,
         plast_images=args.plast_images,
         test_images=args.test_images,
         accuracy=accuracy,
@@ -274,6 +288,13 @@ def main() -> None:
     parser.add_argument("--assign-images", type=int, default=300)
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key:value overrides (YAML values)")
     parser.add_argument("--train-kwargs", nargs="*", default=[], help="env overrides for RL training only")
+    parser.add_argument(
+        "--credit",
+        choices=["step", "per_event"],
+        default="step",
+        help="RL training env: the scenario's (one reward per step) or per_event (each event slot an agent with "
+        f"its own reward share, {PER_EVENT_ID}; --train-steps then counts events)",
+    )
     parser.add_argument("-params", "--params", nargs="*", default=[], help="RL hyperparameter overrides k:v")
     parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity of RL training (1: stats)")
     parser.add_argument("--save-models", default=None, help="folder for the trained RL rules (SB3 zips)")

@@ -31,7 +31,7 @@ import torch
 from agents.registry import make_agent
 from agents.synapse.kernel import rule_kernel
 from envs.synapse.config import tiny_kwargs
-from envs.synapse_multi import MULTI_AGENT_ENVS
+from envs.synapse_multi import multi_agent_kwargs
 from envs.synapse_multi.env import SynapseMultiAgentEnv, parallel_env
 from envs.synapse_multi.vec_adapter import make_parallel_vec_env
 
@@ -74,7 +74,7 @@ FIELDS = [
 
 
 def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {**MULTI_AGENT_ENVS[ENV_ID], **SIZES[args.size], **args.env_kwargs}
+    return multi_agent_kwargs(ENV_ID, {**SIZES[args.size], **args.env_kwargs})
 
 
 def train_policy(rule: str, seed: int, args: argparse.Namespace):

@@ -12,6 +12,7 @@ from agents.scal.perception import SCALPerception
 from train.run import main
 
 SMALL_ENV = ["--env-kwargs", "bits_per_variable:64", "flip_prob:0.2"]
+CONSTANT_RATES = ["-params", "callback:agents.scal.callbacks.SCALCallback"]  # no annealed plasticity
 
 
 def train(agent: str, folder: str, steps: int, *extra: str) -> dict:
@@ -43,14 +44,24 @@ def test_save_load_round_trip(agent, steps, log_folder):
 
 
 def test_training_adapts_perception_and_is_seeded(log_folder):
-    first = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV)['run_dir']}/model.zip")
-    again = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV)['run_dir']}/model.zip")
+    first = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV, *CONSTANT_RATES)['run_dir']}/model.zip")
+    again = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 256, *SMALL_ENV, *CONSTANT_RATES)['run_dir']}/model.zip")
     perception = first.policy.scal_perception
     assert float(perception.running_drift) > 0 and not torch.equal(
         perception.running_thresholds, torch.ones_like(perception.running_thresholds)
     )
     for name, tensor in buffers(first).items():
         assert torch.equal(tensor, buffers(again)[name]), name  # same seed, same trajectory
+
+
+def test_annealed_plasticity_freezes_the_perception_by_the_end_of_training(log_folder):
+    """NoisyCartPole's scal_ppo/scal_rl entries anneal the perception's rates with the training progress."""
+    annealed = load_agent("scal_ppo", f"{train('scal_ppo', log_folder, 512, *SMALL_ENV)['run_dir']}/model.zip")
+    # the last training phase ran at 1 − 512/512 = 0: its prototype updates moved nothing
+    assert float(annealed.policy.scal_perception.running_drift) == 0.0
+    run = train("scal_ppo", log_folder, 512, *SMALL_ENV, *CONSTANT_RATES)
+    constant = load_agent("scal_ppo", f"{run['run_dir']}/model.zip")
+    assert float(constant.policy.scal_perception.running_drift) > 0.0
 
 
 def test_scal_rl_learns_quickly_without_noise(log_folder):

@@ -32,3 +32,12 @@ def test_run_ended_by_a_signal_is_not_recorded_and_stops_the_sweep(tmp_path, mon
     monkeypatch.setattr(scal_sweep, "train_main", interrupted)
     assert sweep(tmp_path) == []
     assert len(calls) == 1  # seed 1 never started
+
+
+def test_a_tagged_variant_passes_its_params_and_is_recorded_as_its_own_agent(tmp_path):
+    plain = sweep(tmp_path)
+    tagged = sweep(tmp_path, "--params", "callback:[{agents.scal.callbacks.SCALCallback: {anneal_plasticity: true}}]",
+                   "--tag", "+anneal")  # fmt: skip
+    assert [r["agent"] for r in tagged] == ["random", "random", "random+anneal", "random+anneal"]
+    assert tagged[:2] == plain  # the variant did not count as done because the plain agent was
+    assert "'callback:[{agents.scal.callbacks.SCALCallback: {anneal_plasticity: true}}]'" in tagged[-1]["command"]

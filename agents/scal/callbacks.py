@@ -22,6 +22,10 @@ class SCALCallback(BaseCallback):
     the prototypes that fell out of use are replaced by them. Off by default: a replaced prototype changes
     its feature for every input at once, and in our NoisyCartPole runs the policy collapsed right after
     each reseeding (eval/results/scal_rl/README.md).
+    With ``anneal_plasticity`` the perception's adaptation rates (prototypes, thresholds, subspace) are
+    scaled by the remaining training fraction ``1 − t/T`` before every training phase, like a linear
+    learning-rate schedule: the features settle as the policy's steps shrink, so the final policy is not
+    left reading features that keep moving after its own updates have stopped.
     TensorBoard keys: ``scal/spike_rate``, ``scal/threshold_mean``, ``scal/prototype_drift``,
     ``scal/ucb_bonus``, ``scal/memory_size``, ``scal/prototypes_reseeded``.
 
@@ -29,15 +33,22 @@ class SCALCallback(BaseCallback):
         consolidate_freq: steps between consolidations (<= 0: never).
         spiking_td: weight on-policy advantages by :func:`agents.scal.value.spiking_td_weights`.
         reseed_prototypes: replace unused prototypes by the consolidated centroids.
+        anneal_plasticity: scale the perception's adaptation rates by the remaining training fraction.
     """
 
     def __init__(
-        self, consolidate_freq: int = 10_000, spiking_td: bool = True, reseed_prototypes: bool = False, verbose: int = 0
+        self,
+        consolidate_freq: int = 10_000,
+        spiking_td: bool = True,
+        reseed_prototypes: bool = False,
+        anneal_plasticity: bool = False,
+        verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
         self.consolidate_freq = consolidate_freq
         self.spiking_td = spiking_td
         self.reseed_prototypes = reseed_prototypes
+        self.anneal_plasticity = anneal_plasticity
         self._last_consolidation = 0
         self._reseeded = 0
 
@@ -71,6 +82,9 @@ class SCALCallback(BaseCallback):
         return int(unused.numel())
 
     def _on_rollout_end(self) -> None:
+        if self.anneal_plasticity:
+            remaining = 1.0 - self.num_timesteps / max(self.model._total_timesteps, 1)
+            self.model.policy.scal_perception.plasticity_scale = min(max(remaining, 0.0), 1.0)
         if self.spiking_td and isinstance(self.model, OnPolicyAlgorithm):
             self._spiking_td(self.model.rollout_buffer)
         self.log_internals()
@@ -97,3 +111,4 @@ class SCALCallback(BaseCallback):
         self.logger.record("scal/ucb_bonus", float(value.bonus(all_centroids).mean()))
         self.logger.record("scal/memory_size", len(policy.scal_memory))
         self.logger.record("scal/prototypes_reseeded", self._reseeded)
+        self.logger.record("scal/plasticity", float(perception.plasticity))

@@ -117,6 +117,8 @@ class SCALPerception(BaseFeaturesExtractor):
         self.threshold_bounds = (float(low), float(high))
         self.prototype_lr = prototype_lr
         self.plasticity_half_life = plasticity_half_life
+        # set from outside, e.g. to training progress by SCALCallback(anneal_plasticity=True); not saved
+        self.plasticity_scale = 1.0
         # a subspace as large as the input would be the identity
         self.subspace = PrincipalSubspace(self.n_pooled, n_components) if 0 < n_components < self.n_pooled else None
         self.projection = nn.Linear(self.n_pooled, projection_dim)
@@ -135,10 +137,11 @@ class SCALPerception(BaseFeaturesExtractor):
 
     @property
     def plasticity(self) -> float:
-        """Factor on the adaptation rates now: 1, decaying as ``h / (h + n)`` with a half-life ``h``."""
+        """Factor on the adaptation rates now: ``plasticity_scale`` (1 unless set), times ``h / (h + n)``
+        with a half-life ``h``."""
         if self.plasticity_half_life is None:
-            return 1.0
-        return self.plasticity_half_life / (self.plasticity_half_life + float(self.running_adaptations))
+            return self.plasticity_scale
+        return self.plasticity_scale * self.plasticity_half_life / (self.plasticity_half_life + float(self.running_adaptations))
 
     @property
     def n_prototypes(self) -> int:

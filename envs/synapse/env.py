@@ -69,7 +69,9 @@ class SynapsePlasticityEnv(gym.Env):
     ``Φ = w·(c_y − max_{k≠y} c_k)/T`` from the output spike counts so far and ``Φ = 0`` after the last step:
     the episode's return changes only by the constant ``−Φ_0``, so the optimal rule is unchanged (Ng et al. 1999).
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
-    synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``).
+    synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``);
+    ``info["event_rewards"]`` holds the per-event terms in slot order (0 at padding), for per-event credit
+    (``SynapseGradMimicryPerEvent-v0``, :mod:`envs.synapse_multi.event_agents`).
 
     Third factor (``third_factor``): ``reward`` = the previous episode's reward (all scenarios);
     ``teacher`` = per-neuron error of the post neuron: the BPTT error δ_post(t) (``grad_mimicry``), or
@@ -210,6 +212,8 @@ class SynapsePlasticityEnv(gym.Env):
             "n_events_total": self.batch.n_total,
             "synapse_count": sum(g.n_synapses for g in self.network.groups),
         }
+        if self.scenario.last_event_rewards is not None:
+            info["event_rewards"] = self._padded(self.scenario.last_event_rewards)
         self.t += 1
         terminated = self.t >= self.config.n_steps
         if terminated:
@@ -224,6 +228,12 @@ class SynapsePlasticityEnv(gym.Env):
             phi, self.phi = self.phi, self.scenario.potential()
             reward += self.phi - phi
         return obs, float(reward), terminated, False, info
+
+    def _padded(self, per_event: torch.Tensor) -> np.ndarray:
+        """Per-event values as a ``(capacity,)`` array in event-slot order, 0 at padding slots."""
+        out = np.zeros(self.config.capacity, np.float32)
+        out[: len(per_event)] = per_event.numpy()
+        return out
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: receptive fields (input weights) of the first 100 neurons of the first layer."""

@@ -31,6 +31,8 @@ class Scenario:
     """Base: running accuracy, the previous reward (the ``reward`` third factor) and spike rates."""
 
     network: SpikingNetwork
+    # per-event share of the last step reward where the scenario's reward is a sum over events (else None)
+    last_event_rewards: torch.Tensor | None = None
 
     def __init__(self, config: SynapseEnvConfig) -> None:
         self.config = config
@@ -188,7 +190,8 @@ class GradMimicryScenario(MLPScenario):
         self.applied.append(delta_d)
         self.gradients.append(g)
         self.last_g = g
-        return float(grad_mimicry_rewards(g, delta_d, self.config.lambda_reg).sum())
+        self.last_event_rewards = grad_mimicry_rewards(g, delta_d, self.config.lambda_reg)
+        return float(self.last_event_rewards.sum())
 
     def end_image(self) -> tuple[float, dict[str, Any]]:
         applied, gradients = torch.cat(self.applied), torch.cat(self.gradients)

@@ -1,0 +1,151 @@
+"""SynapseEvents: PettingZoo ``ParallelEnv`` in which every event slot of a step is an agent (per-event credit).
+
+The single-agent env pays one scalar per step for all of its events (up to ``capacity`` actions). Where the
+scenario's reward is a sum over events (``grad_mimicry``: ``−ĝ·Δd − λ·Δd²`` per event), this env gives each
+event its own term, so a policy-gradient learner sees the effect of each Δd instead of a sum diluted by the
+other events' exploration noise (DESIGN §2.3, the credit problem of the third-factor signal).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from pettingzoo import ParallelEnv
+from pettingzoo.utils import parallel_to_aec
+
+from envs.synapse.env import SynapsePlasticityEnv
+
+
+class SynapseEventAgentsEnv(ParallelEnv):
+    """
+    ## Description
+    The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (DESIGN §2.3) as a
+    cooperative PettingZoo game whose agents are the ``capacity`` event slots of a step: agent ``event_i``
+    observes the local state of the step's i-th event and answers with its Δd. Slots hold different synapses
+    from step to step, so an agent is a role (one event of the step), not a synapse; a shared policy is the
+    per-synapse rule of the single-agent env, and its parameters transfer to it unchanged.
+
+    ## Action Space
+    Per agent ``Box(-1, 1, (1,), float32)``: Δd of its event (ignored at a padding slot).
+
+    ## Observation Space
+    Per agent ``Box((2K + 7,), float32)``: one event row of the single-agent env (pre and post histories,
+    mask, weight, pre/post event, group id, l_norm, third factor); all zeros (mask 0) at a padding slot.
+
+    ## Rewards
+    ``r_i = e_i + (R − Σ_j e_j)``: the event's own share ``e_i`` of the step reward ``R`` where the scenario
+    reports one (``info["event_rewards"]``, ``grad_mimicry``: ``e_i = −ĝ_i·Δd_i − λ·Δd_i²``; 0 at padding),
+    plus the undivided rest of ``R`` (end-of-image reward, shaping), which every agent shares. In the
+    other scenarios no share is reported and every agent receives ``R``.
+
+    ## Starting State
+    As the single-agent env: weights drawn at the first ``reset`` and at every ``reset(seed=...)``.
+
+    ## Episode End
+    Termination (all agents): after ``n_steps`` steps the image has been presented.
+
+    ## Arguments
+    ``render_mode`` (``None`` or ``"rgb_array"``) and every field of
+    :class:`envs.synapse.config.SynapseEnvConfig` (``scenario`` defaults to ``"grad_mimicry"``).
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1, "name": "synapse_events_v0", "is_parallelizable": True}
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("scenario", "grad_mimicry")
+        self.sim = SynapsePlasticityEnv(render_mode=render_mode, **kwargs)
+        self.render_mode = render_mode
+        capacity = self.sim.config.capacity
+        self.possible_agents = [f"event_{i:0{len(str(capacity - 1))}d}" for i in range(capacity)]
+        box = self.sim.observation_space
+        width = box.shape[0] // capacity
+        row = gym.spaces.Box(box.low[:width], box.high[:width], dtype=box.dtype)
+        self._observation_spaces = {a: row for a in self.possible_agents}
+        self._action_spaces = {a: gym.spaces.Box(-1.0, 1.0, (1,), np.float32) for a in self.possible_agents}
+        self.agents: list[str] = []
+
+    @functools.cache  # noqa: B019 - the same object on every call, as PettingZoo asks
+    def observation_space(self, agent: str) -> gym.spaces.Box:
+        return self._observation_spaces[agent]
+
+    @functools.cache  # noqa: B019
+    def action_space(self, agent: str) -> gym.spaces.Box:
+        return self._action_spaces[agent]
+
+    @property
+    def network(self):
+        """The spiking network (built at the first reset)."""
+        return self.sim.network
+
+    def _split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        rows = flat.reshape(len(self.possible_agents), -1)
+        return dict(zip(self.possible_agents, rows, strict=True))
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        if seed is not None:
+            for i, agent in enumerate(self.possible_agents):
+                self._action_spaces[agent].seed(seed + i)
+        obs, info = self.sim.reset(seed=seed, options=options)
+        self.agents = list(self.possible_agents)
+        return self._split(obs), {a: dict(info) for a in self.agents}
+
+    def step(self, actions: dict[str, np.ndarray]) -> tuple[dict, dict, dict, dict, dict]:
+        if not self.agents:
+            raise RuntimeError("call reset() before step(): the episode has ended or not begun")
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"actions is missing agents {missing[:5]}; expected one action for each of the agents")
+        joint = []
+        for agent in self.agents:
+            action = np.asarray(actions[agent], dtype=np.float32).reshape(-1)
+            if action.shape != (1,):
+                raise ValueError(f"action of {agent!r} has {action.size} values; allowed: one Δd in [-1, 1]")
+            joint.append(action[0])
+        obs, reward, terminated, _, info = self.sim.step(np.array(joint, np.float32))
+        shares = info.pop("event_rewards", None)
+        if shares is None:
+            rewards = np.full(len(self.agents), reward)
+        else:
+            rewards = shares + (reward - float(shares.sum()))
+        agents = self.agents
+        if terminated:
+            self.agents = []
+        return (
+            self._split(obs),
+            dict(zip(agents, rewards.astype(float).tolist(), strict=True)),
+            dict.fromkeys(agents, terminated),
+            dict.fromkeys(agents, False),
+            {a: dict(info) for a in agents},
+        )
+
+    def render(self) -> np.ndarray | None:
+        """``rgb_array``: receptive fields of the first layer (see the single-agent env)."""
+        return self.sim.render()
+
+    def evaluate(self, n_images: int | None = None, n_assign: int = 1000) -> float:
+        """Held-out accuracy with frozen weights (:func:`envs.synapse.evaluation.frozen_accuracy`)."""
+        return self.sim.evaluate(n_images, n_assign)
+
+    def close(self) -> None:
+        self.sim.close()
+
+
+def raw_env(**kwargs: Any) -> SynapseEventAgentsEnv:
+    """The ``ParallelEnv`` itself (every argument of the class)."""
+    return SynapseEventAgentsEnv(**kwargs)
+
+
+def parallel_env(**kwargs: Any) -> SynapseEventAgentsEnv:
+    """The parallel API: every event slot acts at every simulation step."""
+    return raw_env(**kwargs)
+
+
+def env(**kwargs: Any):
+    """The AEC API (event slots act in turn), through PettingZoo's ``parallel_to_aec``."""
+    return parallel_to_aec(parallel_env(**kwargs))
