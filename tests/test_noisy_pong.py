@@ -160,6 +160,21 @@ def test_agent_side_reward_transforms_never_reach_the_monitor():
     assert seen == pytest.approx(-0.21)
 
 
+def test_training_and_evaluation_envs_see_the_same_channel_first_frames():
+    config = RunConfig(
+        env_id="NoisyPong-v0",
+        agent="ppo",
+        seed=0,
+        n_timesteps=0,
+        n_envs=2,
+        env_wrapper=[{"wrappers.frames.ChannelFrameStack": {"n_frames": 4}}],
+    )
+    train_env, eval_env = make_env(config, evaluation=False), make_env(config, evaluation=True)
+    assert train_env.observation_space == eval_env.observation_space
+    assert eval_env.observation_space.shape == (4, 84, 84)
+    assert eval_env.reset().shape == (1, 4, 84, 84)
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [

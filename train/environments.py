@@ -8,7 +8,8 @@ from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack, VecNormalize, VecTransposeImage
 
 from agents.hyperparams import resolve_dotted_list
 from envs.synapse_multi import MULTI_AGENT_ENVS, make_multi_agent_vec_env
@@ -56,8 +57,8 @@ def _make_gym_vec_env(config: RunConfig, seed: int, n_envs: int) -> VecEnv:
     )
 
 
-class PicklableVecFrameStack(VecFrameStack):
-    """SB3's ``VecFrameStack`` that pickles into run checkpoints.
+class _PicklableVecEnvWrapper:
+    """Mixin for SB3 ``VecEnvWrapper`` subclasses that pickle into run checkpoints.
 
     SB3 keeps ``class_attributes`` (``inspect.getmembers`` of the class, ABC internals included), which
     cannot be pickled; it is dropped on pickling and rebuilt on unpickling, as ``VecNormalize`` does.
@@ -73,6 +74,14 @@ class PicklableVecFrameStack(VecFrameStack):
         self.class_attributes = dict(inspect.getmembers(self.__class__))
 
 
+class PicklableVecFrameStack(_PicklableVecEnvWrapper, VecFrameStack):
+    """SB3's ``VecFrameStack`` that pickles into run checkpoints."""
+
+
+class PicklableVecTransposeImage(_PicklableVecEnvWrapper, VecTransposeImage):
+    """SB3's ``VecTransposeImage`` (channel-last frames to channel-first) that pickles into run checkpoints."""
+
+
 def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
     """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
     seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
@@ -86,4 +95,7 @@ def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) 
     if config.normalize:
         kwargs = config.normalize if isinstance(config.normalize, dict) else {}
         env = VecNormalize(env, training=not evaluation, **({"norm_reward": False} if evaluation else kwargs))
+    # SB3 transposes a channel-last training env itself; doing it here gives evaluation envs the same frames
+    if is_image_space(env.observation_space) and not is_image_space_channels_first(env.observation_space):
+        env = PicklableVecTransposeImage(env)
     return env

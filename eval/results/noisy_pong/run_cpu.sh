@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The CPU runs behind eval/results/noisy_pong/README.md, one at a time (2-core CPU, no GPU):
-#   bash eval/results/noisy_pong/run_cpu.sh [STEPS] [LOG_FOLDER]
-# Phase 1: NoisyPong-v0 at its defaults; phase 2: the same pipeline with noise and delay off.
+#   [AGENTS="scal_rl ppo"] [PIPELINES=noisy] bash eval/results/noisy_pong/run_cpu.sh [STEPS] [LOG_FOLDER]
+# Pipeline "noisy": NoisyPong-v0 at its defaults; "clean": the same pipeline with noise and delay off.
 set -u
 STEPS=${1:-25000}
 LOGS=${2:-logs/noisy_pong}
+AGENTS=${AGENTS:-scal_rl ppo dqn}
+PIPELINES=${PIPELINES:-noisy clean}
 COMMON=(-n "$STEPS" --eval-freq 5000 --eval-episodes 5 --final-eval-episodes 10 --checkpoint-minutes 0
         --num-threads 1 --no-tensorboard --verbose 0)
 CLEAN=(--env-kwargs flip_prob:0.0 obs_delay:null)
@@ -16,11 +18,11 @@ run() {  # run LOG_SUBFOLDER AGENT SEED [extra args...]
   echo "$(date -u +%FT%TZ) done  $folder $agent seed $seed rc=$?" >> "$LOGS/progress.log"
 }
 mkdir -p "$LOGS"
-run noisy random 0 --final-eval-episodes 10 --num-threads 1 --no-tensorboard --verbose 0
-run clean random 0 --final-eval-episodes 10 --num-threads 1 --no-tensorboard --verbose 0 "${CLEAN[@]}"
-for agent in scal_rl ppo dqn; do
-  for seed in 0 1; do run noisy "$agent" "$seed" "${COMMON[@]}"; done
-done
-for agent in scal_rl ppo dqn; do
-  for seed in 0 1; do run clean "$agent" "$seed" "${COMMON[@]}" "${CLEAN[@]}"; done
+for pipeline in $PIPELINES; do
+  extra=()
+  [ "$pipeline" = clean ] && extra=("${CLEAN[@]}")
+  run "$pipeline" random 0 --final-eval-episodes 10 --num-threads 1 --no-tensorboard --verbose 0 "${extra[@]}"
+  for agent in $AGENTS; do
+    for seed in 0 1; do run "$pipeline" "$agent" "$seed" "${COMMON[@]}" "${extra[@]}"; done
+  done
 done
