@@ -131,6 +131,11 @@ def test_episode_raw_score_is_the_unclipped_game_score():
     assert steps > 500
 
 
+def pong_config(**fields) -> RunConfig:
+    """A NoisyPong-v0 run configuration (seed 0, no training) with ``fields`` set."""
+    return RunConfig(env_id="NoisyPong-v0", seed=0, n_timesteps=0, **fields)
+
+
 class ScaleReward(gym.RewardWrapper):
     """A reward transform applied by the agent (like reward clipping): it must not reach the Monitor."""
 
@@ -139,11 +144,8 @@ class ScaleReward(gym.RewardWrapper):
 
 
 def test_agent_side_reward_transforms_never_reach_the_monitor():
-    config = RunConfig(
-        env_id="NoisyPong-v0",
+    config = pong_config(
         agent="dqn",
-        seed=0,
-        n_timesteps=0,
         n_envs=1,
         env_wrapper=["stable_baselines3.common.atari_wrappers.ClipRewardEnv", "tests.test_noisy_pong.ScaleReward"],
     )
@@ -161,14 +163,7 @@ def test_agent_side_reward_transforms_never_reach_the_monitor():
 
 
 def test_training_and_evaluation_envs_see_the_same_channel_first_frames():
-    config = RunConfig(
-        env_id="NoisyPong-v0",
-        agent="ppo",
-        seed=0,
-        n_timesteps=0,
-        n_envs=2,
-        env_wrapper=[{"wrappers.frames.ChannelFrameStack": {"n_frames": 4}}],
-    )
+    config = pong_config(agent="ppo", n_envs=2, env_wrapper=[{"wrappers.frames.ChannelFrameStack": {"n_frames": 4}}])
     train_env, eval_env = make_env(config, evaluation=False), make_env(config, evaluation=True)
     assert train_env.observation_space == eval_env.observation_space
     assert eval_env.observation_space.shape == (4, 84, 84)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
-from pettingzoo import ParallelEnv
-from pettingzoo.utils import parallel_to_aec
 
 from envs.synapse.env import SynapsePlasticityEnv, check_delta_d
 from envs.synapse.events import EventBatch, event_features, group_events
 from envs.synapse.groups import SynapseGroup
 from envs.synapse.scenarios import make_scenario
+from envs.synapse_multi.simulator_env import SimulatorParallelEnv, pettingzoo_factories
 
 KINDS = ("pre", "post")
 
@@ -85,7 +83,7 @@ class _GroupedSimulator(SynapsePlasticityEnv):
         return joint
 
 
-class SynapseMultiAgentEnv(ParallelEnv):
+class SynapseMultiAgentEnv(SimulatorParallelEnv):
     """
     ## Description
     The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (DESIGN §2.3, §2.4) as a
@@ -148,38 +146,19 @@ class SynapseMultiAgentEnv(ParallelEnv):
         self._action_spaces = {a: gym.spaces.Box(-1.0, 1.0, shape, np.float32) for a in self.possible_agents}
         self.agents: list[str] = []
 
-    @functools.cache  # noqa: B019 - the same object on every call, as PettingZoo asks
-    def observation_space(self, agent: str) -> gym.spaces.Box:
-        return self._observation_spaces[agent]
-
-    @functools.cache  # noqa: B019
-    def action_space(self, agent: str) -> gym.spaces.Box:
-        return self._action_spaces[agent]
-
     @property
     def group_names(self) -> list[str]:
         """Names of the network's synapse groups in group-id order (read by the STDP reference agent)."""
         return self.sim.group_names
 
-    @property
-    def network(self):
-        """The spiking network (built at the first reset)."""
-        return self.sim.network
-
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        if seed is not None:
-            for i, agent in enumerate(self.possible_agents):
-                self._action_spaces[agent].seed(seed + i)
+        self._seed_action_spaces(seed)
         observations, info = self.sim.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         return dict(zip(self.agents, observations, strict=True)), {a: dict(info) for a in self.agents}
 
     def step(self, actions: dict[str, np.ndarray]) -> tuple[dict, dict, dict, dict, dict]:
-        if not self.agents:
-            raise RuntimeError("call reset() before step(): the episode has ended or not begun")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"actions is missing agents {missing}; expected one action for each of {self.agents}")
+        self._check_started(actions)
         deltas = [check_delta_d(actions[a], self.sim.agent_capacity) for a in self.agents]
         counts = [(len(b), b.n_total) for b in self.sim.agent_batches]
         observations, reward, terminated, _, info = self.sim.step(self.sim.joint_action(deltas))
@@ -199,28 +178,5 @@ class SynapseMultiAgentEnv(ParallelEnv):
             infos,
         )
 
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: receptive fields of the first layer (see the single-agent env)."""
-        return self.sim.render()
 
-    def evaluate(self, n_images: int | None = None, n_assign: int = 1000) -> float:
-        """Held-out accuracy with frozen weights (:func:`envs.synapse.evaluation.frozen_accuracy`)."""
-        return self.sim.evaluate(n_images, n_assign)
-
-    def close(self) -> None:
-        self.sim.close()
-
-
-def raw_env(**kwargs: Any) -> SynapseMultiAgentEnv:
-    """The ``ParallelEnv`` itself (PettingZoo's ``raw_env`` convention; every argument of the class)."""
-    return SynapseMultiAgentEnv(**kwargs)
-
-
-def parallel_env(**kwargs: Any) -> SynapseMultiAgentEnv:
-    """The parallel API: all agents act at every simulation step."""
-    return raw_env(**kwargs)
-
-
-def env(**kwargs: Any):
-    """The AEC API (agents act in turn), through PettingZoo's ``parallel_to_aec``."""
-    return parallel_to_aec(parallel_env(**kwargs))
+raw_env, parallel_env, env = pettingzoo_factories(SynapseMultiAgentEnv)

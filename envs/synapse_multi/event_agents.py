@@ -8,18 +8,16 @@ other events' exploration noise (DESIGN §2.3, the credit problem of the third-f
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from pettingzoo import ParallelEnv
-from pettingzoo.utils import parallel_to_aec
 
 from envs.synapse.env import SynapsePlasticityEnv
+from envs.synapse_multi.simulator_env import SimulatorParallelEnv, pettingzoo_factories
 
 
-class SynapseEventAgentsEnv(ParallelEnv):
+class SynapseEventAgentsEnv(SimulatorParallelEnv):
     """
     ## Description
     The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (DESIGN §2.3) as a
@@ -70,37 +68,18 @@ class SynapseEventAgentsEnv(ParallelEnv):
         self._action_spaces = {a: gym.spaces.Box(-1.0, 1.0, (1,), np.float32) for a in self.possible_agents}
         self.agents: list[str] = []
 
-    @functools.cache  # noqa: B019 - the same object on every call, as PettingZoo asks
-    def observation_space(self, agent: str) -> gym.spaces.Box:
-        return self._observation_spaces[agent]
-
-    @functools.cache  # noqa: B019
-    def action_space(self, agent: str) -> gym.spaces.Box:
-        return self._action_spaces[agent]
-
-    @property
-    def network(self):
-        """The spiking network (built at the first reset)."""
-        return self.sim.network
-
     def _split(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         rows = flat.reshape(len(self.possible_agents), -1)
         return dict(zip(self.possible_agents, rows, strict=True))
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
-        if seed is not None:
-            for i, agent in enumerate(self.possible_agents):
-                self._action_spaces[agent].seed(seed + i)
+        self._seed_action_spaces(seed)
         obs, info = self.sim.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         return self._split(obs), {a: dict(info) for a in self.agents}
 
     def step(self, actions: dict[str, np.ndarray]) -> tuple[dict, dict, dict, dict, dict]:
-        if not self.agents:
-            raise RuntimeError("call reset() before step(): the episode has ended or not begun")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"actions is missing agents {missing[:5]}; expected one action for each of the agents")
+        self._check_started(actions)
         joint = []
         for agent in self.agents:
             action = np.asarray(actions[agent], dtype=np.float32).reshape(-1)
@@ -124,28 +103,5 @@ class SynapseEventAgentsEnv(ParallelEnv):
             {a: dict(info) for a in agents},
         )
 
-    def render(self) -> np.ndarray | None:
-        """``rgb_array``: receptive fields of the first layer (see the single-agent env)."""
-        return self.sim.render()
 
-    def evaluate(self, n_images: int | None = None, n_assign: int = 1000) -> float:
-        """Held-out accuracy with frozen weights (:func:`envs.synapse.evaluation.frozen_accuracy`)."""
-        return self.sim.evaluate(n_images, n_assign)
-
-    def close(self) -> None:
-        self.sim.close()
-
-
-def raw_env(**kwargs: Any) -> SynapseEventAgentsEnv:
-    """The ``ParallelEnv`` itself (every argument of the class)."""
-    return SynapseEventAgentsEnv(**kwargs)
-
-
-def parallel_env(**kwargs: Any) -> SynapseEventAgentsEnv:
-    """The parallel API: every event slot acts at every simulation step."""
-    return raw_env(**kwargs)
-
-
-def env(**kwargs: Any):
-    """The AEC API (event slots act in turn), through PettingZoo's ``parallel_to_aec``."""
-    return parallel_to_aec(parallel_env(**kwargs))
+raw_env, parallel_env, env = pettingzoo_factories(SynapseEventAgentsEnv)
