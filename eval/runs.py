@@ -123,7 +123,7 @@ def resolve_steps(env: str, agent: str, n_timesteps: int) -> int:
     return resolve_config(parse_args(train_argv(env, agent, 0, -1, {}))).n_timesteps
 
 
-def _evaluation_curve(run_dir: Path, final_timesteps: int, final_mean: float) -> tuple[list[int], list[float]]:
+def evaluation_curve(run_dir: Path, final_timesteps: int, final_mean: float) -> tuple[list[int], list[float]]:
     """EvalCallback's log (mean over episodes at each evaluation), ending with the final evaluation."""
     steps: list[int] = []
     means: list[float] = []
@@ -142,7 +142,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
     run_dir = Path(run_dir)
     config = yaml.safe_load((run_dir / "config.yml").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
-    curve_timesteps, curve_returns = _evaluation_curve(run_dir, int(summary["timesteps"]), summary["eval_mean"])
+    curve_timesteps, curve_returns = evaluation_curve(run_dir, int(summary["timesteps"]), summary["eval_mean"])
     return RunRecord(
         env=config["env_id"],
         agent=config["agent"],

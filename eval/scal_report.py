@@ -12,24 +12,59 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from eval.plots import plot_sweep
 from eval.report import leaderboard_markdown, markdown_table, runs_table, summarize
-from eval.runs import RunRecord, load_run
+from eval.runs import RunRecord, freeze_kwargs, load_run
 
 THRESHOLD = 195.0
 
 
 def load_records(runs: Path) -> list[RunRecord]:
-    """The sweep's runs, each named as in its record (a tagged variant such as ``scal_rl+anneal`` is its own row)."""
+    """The sweep's runs, each named as in its record (a tagged variant such as ``scal_rl+anneal`` is its own row).
+
+    A run is read from its folder while that exists, else from its line in ``runs`` (see :func:`record_from_line`),
+    so the committed JSON lines reproduce the tables after ``logs/`` is gone.
+    """
     lines = [json.loads(line) for line in runs.read_text().splitlines() if line.strip()]
     return [
         dataclasses.replace(load_run(line["run_dir"]), agent=line["agent"])
-        for line in lines
         if Path(line["run_dir"], "summary.json").exists()
+        else record_from_line(line)
+        for line in lines
     ]
+
+
+def record_from_line(line: dict[str, Any]) -> RunRecord:
+    """A run from its sweep record alone. Its curve is the recorded one (``curve_timesteps``/``curve_returns``),
+    or, in records written before the sweep kept curves, only the first periodic evaluation that reached the
+    threshold (``steps_to_threshold``); either ends with the final evaluation, as in :func:`eval.runs.load_run`."""
+    if "curve_timesteps" in line:
+        steps, returns = list(line["curve_timesteps"]), list(line["curve_returns"])
+    else:
+        reached = line.get("steps_to_threshold")
+        steps, returns = ([reached], [THRESHOLD]) if reached is not None else ([], [])
+        steps, returns = [*steps, int(line["timesteps"])], [*returns, float(line["eval_mean"])]
+    return RunRecord(
+        env=line["env"],
+        agent=line["agent"],
+        seed=int(line["seed"]),
+        n_timesteps=int(line["n_timesteps"]),
+        env_kwargs=freeze_kwargs({"flip_prob": line["flip_prob"]}),
+        timesteps=int(line["timesteps"]),
+        eval_mean=float(line["eval_mean"]),
+        eval_std=float(line["eval_std"]),
+        eval_episodes=int(line["eval_episodes"]),
+        train_seconds=float(line["train_seconds"]),
+        fps=line.get("fps") if int(line["timesteps"]) > 0 else None,
+        run_dir=line["run_dir"],
+        eval_returns=[float(value) for value in line.get("eval_returns", [])],
+        curve_timesteps=[int(step) for step in steps],
+        curve_returns=[float(value) for value in returns],
+    )
 
 
 def noise_tolerance(table: pd.DataFrame) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from eval.runs import evaluation_curve
 from train.run import main as train_main
 
 THRESHOLD = 195.0
@@ -58,6 +59,9 @@ def run_one(agent: str, flip: float, seed: int, args: argparse.Namespace) -> dic
     summary.update(
         flip_prob=flip, n_timesteps=args.n_timesteps, steps_to_threshold=steps_to_threshold(summary["run_dir"])
     )
+    if summary["stop_reason"] == "final":  # the learning curve, so that the record alone makes the tables
+        steps, means = evaluation_curve(Path(summary["run_dir"]), int(summary["timesteps"]), summary["eval_mean"])
+        summary.update(curve_timesteps=steps, curve_returns=means)
     summary["agent"] = agent + args.tag  # a variant (--params) is its own row in the tables
     summary["command"] = "python train/run.py " + shlex.join(argv)
     return summary

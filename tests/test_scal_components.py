@@ -134,6 +134,23 @@ def test_perception_accepts_box_and_rejects_bad_arguments():
         SCALPerception(gym.spaces.Box(0, 1, (2, 2)))
 
 
+def test_last_potential_adds_a_block_that_follows_the_newest_frame():
+    space = gym.spaces.Box(-1, 1, (4 * 16,), dtype=np.float32)  # 4 stacked frames of 16 inputs
+    perception = SCALPerception(space, n_frames=4, pool_size=1, n_components=0, n_prototypes=8, last_potential=True)
+    perception.eval()
+    frames = torch.rand(64, 4, 16) * 2 - 1
+    newest, oldest = frames.clone(), frames.clone()
+    newest[:, -1], oldest[:, 0] = -frames[:, -1], -frames[:, 0]
+    base, changed_newest, changed_oldest = (perception(x.reshape(64, -1)) for x in (frames, newest, oldest))
+    assert base.shape == (64, 24)
+    last = slice(16, 24)
+    newest_effect = (changed_newest[:, last] - base[:, last]).abs().mean()
+    oldest_effect = (changed_oldest[:, last] - base[:, last]).abs().mean()
+    assert newest_effect > 2 * oldest_effect
+    with pytest.raises(ValueError, match="last_potential"):
+        SCALPerception(space, n_frames=4, last_potential="yes")
+
+
 def test_frame_stack_concatenates_oldest_first():
     import envs  # noqa: F401
 

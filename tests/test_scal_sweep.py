@@ -41,3 +41,9 @@ def test_a_tagged_variant_passes_its_params_and_is_recorded_as_its_own_agent(tmp
     assert [r["agent"] for r in tagged] == ["random", "random", "random+anneal", "random+anneal"]
     assert tagged[:2] == plain  # the variant did not count as done because the plain agent was
     assert "'callback:[{agents.scal.callbacks.SCALCallback: {anneal_plasticity: true}}]'" in tagged[-1]["command"]
+
+
+def test_each_record_keeps_its_learning_curve_ending_at_the_final_evaluation(tmp_path):
+    for record in sweep(tmp_path):
+        assert record["curve_timesteps"][-1] == record["timesteps"]
+        assert record["curve_returns"][-1] == record["eval_mean"]

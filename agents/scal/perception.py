@@ -61,6 +61,9 @@ class SCALPerception(BaseFeaturesExtractor):
         threshold_bounds: ``(V_th_min, V_th_max)``.
         prototype_lr: SCAL moving-average rate of the prototypes.
         surrogate_slope: slope of the SuperSpike surrogate gradient.
+        last_potential: add the last time step's membrane potentials to the features (``3 * n_prototypes``
+            features instead of ``2 *``). The mean potential weighs the stacked frames one way, the last one
+            (leaky: recent frames count most) another, so together they carry how the input moves.
         plasticity_half_life: adaptation passes after which the prototype, threshold and subspace rates
             are halved (they scale as ``h / (h + n)`` after ``n`` passes), so the features settle and the
             policy trained on them stops chasing them; ``None`` keeps the rates constant.
@@ -88,6 +91,7 @@ class SCALPerception(BaseFeaturesExtractor):
         prototype_lr: float = 0.02,
         surrogate_slope: float = 5.0,
         plasticity_half_life: float | None = None,
+        last_potential: bool = False,
     ) -> None:
         if (
             not isinstance(observation_space, (gym.spaces.MultiBinary, gym.spaces.Box))
@@ -107,7 +111,10 @@ class SCALPerception(BaseFeaturesExtractor):
         low, high = threshold_bounds
         if not 0 < low < high:
             raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
-        super().__init__(observation_space, features_dim=2 * n_prototypes)
+        if last_potential not in (True, False):
+            raise ValueError(f"last_potential={last_potential!r} is invalid; allowed: True, False")
+        super().__init__(observation_space, features_dim=(3 if last_potential else 2) * n_prototypes)
+        self.last_potential = last_potential
         self.bipolar = is_binary_space(observation_space)
         self.n_frames, self.n_steps, self.pool_size = n_frames, n_steps, pool_size
         self.frame_size = n_inputs // n_frames
@@ -183,7 +190,10 @@ class SCALPerception(BaseFeaturesExtractor):
         if self.training:
             with torch.no_grad():
                 self._adapt(z.detach(), currents.detach(), spikes.detach())
-        return torch.cat([spikes.mean(dim=1), potentials.mean(dim=1) / self.gain], dim=1)
+        features = [spikes.mean(dim=1), potentials.mean(dim=1) / self.gain]
+        if self.last_potential:  # weighs the frames unlike the mean: their contrast carries the motion
+            features.append(potentials[:, -1] / self.gain)
+        return torch.cat(features, dim=1)
 
     def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor) -> None:
         self.update_prototypes(F.normalize(z.mean(dim=1), dim=-1))
