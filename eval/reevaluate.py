@@ -30,9 +30,13 @@ def reevaluate(run_dir: Path, episodes: int) -> dict[str, Any]:
         raise FileNotFoundError(f"run folder {run_dir} has no model.zip (an unfinished run?)")
     config = load_run_config(run_dir)
     env = make_env(config, evaluation=True)
-    model = load_agent(config.agent, str(run_dir / "model.zip"), env=env, algo=config.hyperparams.get("algo"))
-    returns, _ = evaluate_policy(model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True)
-    env.close()
+    try:
+        model = load_agent(config.agent, str(run_dir / "model.zip"), env=env, algo=config.hyperparams.get("algo"))
+        returns, _ = evaluate_policy(
+            model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+        )
+    finally:  # an Atari env holds an emulator: close it even when loading or playing fails
+        env.close()
     returns = [float(r) for r in returns]
     return {"run_dir": str(run_dir), "episodes": episodes, "mean": float(np.mean(returns)),
             "std": float(np.std(returns)), "returns": returns}  # fmt: skip
