@@ -150,14 +150,14 @@ def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, 
 
 def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) -> dict[str, Any]:
     start = time.time()
-    learns = get_entry(rule).learns
+    learns = rule not in DiagnosticRule.RULES and get_entry(rule).learns
     name = rule + ("+per_event" if learns and args.credit == "per_event" else "") + args.tag
     train_env, env_id = make_train_env(args, third_factor, seed) if learns else (None, None)
     model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose) if learns else None
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
-    model = transfer(model, fresh) if learns else make_agent(rule, fresh, seed=seed)
+    model = transfer(model, fresh) if learns else reference_rule(rule, fresh, seed)
     fresh.reset(seed=seed + 1_000_000)
     before = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
     metrics = run_rule(model, fresh, seed + 1_000_000, args.plast_images)
@@ -178,16 +178,31 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
     )
 
 
-class LabelBlindRule:
-    """Diagnostic rules that ignore the label: ``Δd = sign · pre_event`` (potentiate or depress every synapse
-    whose presynaptic neuron spiked at this step)."""
+class DiagnosticRule:
+    """Hand-written rules for the credit diagnostics, reading the event rows only: ``potentiate`` and ``depress``
+    (label-blind, ``Δd = ±pre_event``: every synapse whose presynaptic neuron spiked at this step) and
+    ``label_bias`` (``Δd = third factor``, without the presynaptic spike of the three-factor rule: with the
+    ``teacher`` factor it strengthens every event's synapse onto the label neuron and weakens the others)."""
 
-    def __init__(self, sign: float, capacity: int) -> None:
-        self.sign, self.capacity = sign, capacity
+    RULES = ("potentiate", "depress", "label_bias")
+
+    def __init__(self, name: str, capacity: int) -> None:
+        self.name, self.capacity = name, capacity
 
     def predict(self, observation, state=None, episode_start=None, deterministic=False):
         rows = split_rows(as_rows(np.asarray(observation, dtype=np.float32), self.capacity))
-        return (self.sign * rows.scalar("pre_event") * rows.scalar("mask")).astype(np.float32), state
+        if self.name == "label_bias":
+            delta = np.clip(rows.scalar("third_factor"), -1.0, 1.0)
+        else:
+            delta = (1.0 if self.name == "potentiate" else -1.0) * rows.scalar("pre_event")
+        return (delta * rows.scalar("mask")).astype(np.float32), state
+
+
+def reference_rule(name: str, env: gym.Env, seed: int) -> Any:
+    """A diagnostic rule (:class:`DiagnosticRule`) or a registered reference agent."""
+    if name in DiagnosticRule.RULES:
+        return DiagnosticRule(name, env.unwrapped.config.capacity)
+    return make_agent(name, env, seed=seed)
 
 
 def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
@@ -196,9 +211,7 @@ def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
     changes. Markdown rows: mean reward, and the paired difference to zero plasticity ± its standard error."""
     env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES}).unwrapped
     obs, _ = env.reset(seed=seed + 1_000_000)
-    capacity = env.config.capacity
-    blind = {"potentiate": LabelBlindRule(1.0, capacity), "depress": LabelBlindRule(-1.0, capacity)}
-    rules = {name: blind.get(name) or make_agent(name, env, seed=seed) for name in ["zero", *args.rules]}
+    rules = {name: reference_rule(name, env, seed) for name in ["zero", *args.rules]}
     rewards: dict[str, list[float]] = {name: [] for name in rules}
     for _ in range(args.within_image):
         for name, rule in rules.items():
@@ -216,12 +229,43 @@ def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
     return "\n".join(lines)
 
 
+def fit_local_terms(model: Any, env: gym.Env, seed: int, images: int) -> str:
+    """``semi``: least-squares fit of a rule's Δd on its events' local terms (m the third factor, s_pre and s_post
+    the spikes at this step) over ``images`` images of a fresh network, and corr(Δd, m) / corr(Δd, s_pre·m): a
+    learning three-factor rule follows ``s_pre·m``, a label-biasing one ``m`` alone."""
+    capacity, obs = env.unwrapped.config.capacity, env.reset(seed=seed + 1_000_000)[0]
+    terms, deltas = [], []
+    for _ in range(images):
+        done = False
+        while not done:
+            action = model.predict(obs[None], deterministic=True)[0][0]
+            rows = split_rows(as_rows(obs, capacity))
+            real = rows.scalar("mask") > 0
+            m, pre, post = rows.scalar("third_factor"), rows.pre[:, -1], rows.post[:, -1]
+            terms.append(np.stack([np.ones_like(m), m, pre * m, post * m, post], 1)[real])
+            deltas.append(action[real])
+            obs, _, done, _, _ = env.step(action)
+        obs, _ = env.reset()
+    x, y = np.concatenate(terms), np.concatenate(deltas)
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    r2 = 1 - np.mean((y - x @ coef) ** 2) / y.var()
+    fit = " ".join(f"{c:+.3f}·{n}" for c, n in zip(coef, ["1", "m", "s_pre·m", "s_post·m", "s_post"], strict=True))
+    return (
+        f"{len(y)} events: Δd ≈ {fit} (R² {r2:.2f}); corr(Δd, m) {np.corrcoef(y, x[:, 1])[0, 1]:.2f}, "
+        f"corr(Δd, s_pre·m) {np.corrcoef(y, x[:, 2])[0, 1]:.2f}"
+    )
+
+
 def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str:
-    """A saved rule on a fresh network (``grad_mimicry``, teacher factor): over the first 20 images, how its Δd
-    relates to −ĝ (ĝ = s_pre(t)·δ̂_post(t) from the observation) on events with ĝ ≠ 0 and ĝ = 0; every 50 of
-    ``--plast-images`` images, the mean weight of each layer and the spike rates."""
+    """A saved rule on a fresh network. ``semi``: :func:`fit_local_terms` over 30 images. ``grad_mimicry``
+    (teacher factor): over the first 20 images, how its Δd relates to −ĝ (ĝ = s_pre(t)·δ̂_post(t) from the
+    observation) on events with ĝ ≠ 0 and ĝ = 0; every 50 of ``--plast-images`` images, the mean weight of each
+    layer and the spike rates."""
     from stable_baselines3 import PPO
 
+    if args.scenario == "semi":
+        env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
+        return fit_local_terms(PPO.load(path, device="cpu"), env, seed, 30)
     env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
     model = PPO.load(path, env=env, device="cpu")
     obs, _ = env.reset(seed=seed + 1_000_000)

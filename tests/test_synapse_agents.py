@@ -247,3 +247,36 @@ def test_a_rule_trained_at_one_capacity_transfers_to_another():
     out_small = model.predict(rows[:16].reshape(1, -1), deterministic=True)[0][0]
     np.testing.assert_allclose(out_large[:16], out_small, rtol=1e-5, atol=1e-6)  # the same per-event rule
     assert transfer(model, small) is model
+
+
+def test_diagnostic_rules_read_the_event_rows():
+    from eval.synapse_learning import reference_rule
+
+    env = make("semi", third_factor="teacher")
+    obs, _ = env.reset(seed=2)
+    rows = as_rows(obs, 32)
+    k = env.unwrapped.config.history
+    mask, pre_event = rows[:, column(k, "mask")], rows[:, column(k, "pre_event")]
+    factor = rows[:, column(k, "third_factor")]
+    assert mask.sum() > 0 and np.abs(factor[mask > 0]).max() > 0
+    bias = reference_rule("label_bias", env, 0).predict(obs[None])[0][0]
+    np.testing.assert_allclose(bias, np.clip(factor, -1, 1) * mask)
+    np.testing.assert_allclose(reference_rule("depress", env, 0).predict(obs[None])[0][0], -pre_event * mask)
+    assert isinstance(reference_rule("zero", env, 0), ZeroAgent)
+
+
+def test_local_term_fit_tells_a_learning_rule_from_a_label_bias():
+    import re
+
+    from eval.synapse_learning import fit_local_terms, reference_rule
+
+    def correlations(rule: str) -> tuple[float, float]:
+        env = make("semi", third_factor="teacher")
+        text = fit_local_terms(reference_rule(rule, env, 0), env, seed=0, images=4)
+        with_m, with_pre_m = re.search(r"corr\(Δd, m\) (\S+), corr\(Δd, s_pre·m\) (\S+)", text).groups()
+        return float(with_m), float(with_pre_m)
+
+    bias_m, bias_pre_m = correlations("label_bias")
+    learn_m, learn_pre_m = correlations("three_factor")
+    assert bias_m > 0.9 > bias_pre_m
+    assert learn_pre_m > 0.9 > learn_m

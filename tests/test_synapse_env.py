@@ -86,11 +86,18 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"n_train": 10**6}, "n_train"),
         ({"margin_shaping": -1.0}, "margin_shaping"),
         ({"renew_every": -1}, "renew_every"),
+        ({"progress_probes": -1}, "progress_probes"),
+        ({"progress_only": True}, "progress_only"),
     ],
 )
 def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
         make("semi", **kwargs)
+
+
+def test_progress_probes_are_semi_only():
+    with pytest.raises(ValueError, match="progress_probes"):
+        make("grad_mimicry", progress_probes=4)
 
 
 def test_unsupervised_scenarios_offer_no_teacher():
@@ -158,6 +165,49 @@ def test_renew_every_draws_a_fresh_network_after_n_episodes():
     assert networks[0] is networks[1] and networks[2] is networks[3] and networks[4] is not networks[3]
     assert networks[2] is not networks[1]
     assert not torch.equal(networks[0].groups[0].weight, networks[2].groups[0].weight)
+
+
+def play_episode(env: gym.Env, action: np.ndarray) -> tuple[float, dict]:
+    total, done = 0.0, False
+    while not done:
+        _, reward, done, _, info = env.step(action)
+        total += reward
+    return total, info
+
+
+def test_progress_reward_is_the_paired_probe_change_caused_by_the_updates():
+    """Probes are scored before and after the episode on the same spike trains: without updates the change is
+    exactly 0; with updates it is what they did, and ``progress_only`` pays it alone."""
+    zero, ones = np.zeros(32, dtype=np.float32), np.ones(32, dtype=np.float32)
+    kwargs = dict(third_factor="teacher", progress_probes=4, init_gain=6.0, eta=0.5)
+    env = make("semi", **kwargs)
+    env.reset(seed=0)
+    assert play_episode(env, zero)[1]["progress"] == 0.0
+    changes = []
+    for _ in range(6):
+        env.reset()
+        changes.append(play_episode(env, ones)[1]["progress"])
+    assert any(change != 0.0 for change in changes)
+    only = make("semi", progress_only=True, **kwargs)
+    only.reset(seed=0)
+    for _ in range(6):
+        total, info = play_episode(only, ones)
+        assert total == pytest.approx(info["progress"])
+        only.reset()
+
+
+def test_progress_probes_are_seeded():
+    runs = []
+    for _ in range(2):
+        env = make("semi", progress_probes=3)
+        env.action_space.seed(1)
+        env.reset(seed=5)
+        episodes = []
+        for _ in range(3):
+            episodes.append(play_episode(env, env.action_space.sample())[0])
+            env.reset()
+        runs.append(episodes)
+    assert runs[0] == runs[1]
 
 
 def test_evaluate_uses_held_out_images_and_restores_weights():

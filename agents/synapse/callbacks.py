@@ -23,6 +23,7 @@ LOGGED = (
     "synapse_count",
     "n_events_total",
     "teacher_loss",
+    "progress",
 )
 
 

@@ -64,6 +64,8 @@ class SynapseEnvConfig:
     alpha_margin: float = 1.0
     alpha_spike: float = 0.1
     margin_shaping: float = 0.0  # semi: weight of the potential-based shaping Φ = w·label margin of counts / T
+    progress_probes: int = 0  # semi: N > 0 adds the mean change of the reward on N probe images (frozen weights)
+    progress_only: bool = False  # semi with probes: the episode reward is the probe change alone
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -150,6 +152,18 @@ def validate(c: SynapseEnvConfig) -> None:
     _check(0 < c.sparsity_target < 1, "sparsity_target", c.sparsity_target, "in (0, 1)")
     _check(c.lambda_reg > 0, "lambda_reg", c.lambda_reg, "> 0")
     _check(c.margin_shaping >= 0, "margin_shaping", c.margin_shaping, ">= 0 (0: no shaping)")
+    _check(
+        isinstance(c.progress_probes, int) and c.progress_probes >= 0 and (c.scenario == "semi" or not c.progress_probes),
+        "progress_probes",
+        c.progress_probes,
+        "an integer >= 0 (semi only; 0: off)",
+    )
+    _check(
+        c.progress_only in (False, True) and (c.progress_probes or not c.progress_only),
+        "progress_only",
+        c.progress_only,
+        "false, or true with progress_probes > 0",
+    )
     _check(isinstance(c.renew_every, int) and c.renew_every >= 0, "renew_every", c.renew_every, "an integer >= 0")
     _check(isinstance(c.sleep_every, int) and c.sleep_every >= 0, "sleep_every", c.sleep_every, "an integer >= 0")
     _check(isinstance(c.sleep_replay, int) and c.sleep_replay >= 1, "sleep_replay", c.sleep_replay, "an integer >= 1")

@@ -11,8 +11,8 @@ import torch
 
 from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import load_digits_split
+from envs.synapse.evaluation import encode
 from envs.synapse.events import N_SCALARS, EventBatch, column, event_features, find_events
-from envs.synapse.lif import poisson_encode
 from envs.synapse.render import receptive_fields
 from envs.synapse.scenarios import SIGNAL_CLIP, Scenario, make_scenario
 from envs.synapse.structural import sleep
@@ -68,6 +68,11 @@ class SynapsePlasticityEnv(gym.Env):
     With ``margin_shaping = w > 0`` every step adds the potential-based shaping ``Φ_{t+1} − Φ_t``, with
     ``Φ = w·(c_y − max_{k≠y} c_k)/T`` from the output spike counts so far and ``Φ = 0`` after the last step:
     the episode's return changes only by the constant ``−Φ_0``, so the optimal rule is unchanged (Ng et al. 1999).
+    With ``progress_probes = N > 0`` (``semi``), reset also draws N probe images with their spike trains and the
+    last step adds ``mean_probes R(after) − mean_probes R(before)``: the change, through the episode's updates,
+    of the reward on those images presented with frozen weights (``info["progress"]``). The reward then pays
+    what an update does to other images, not only to the one being presented; ``progress_only`` drops R and
+    keeps that change alone (a learning-progress reward).
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
     synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``);
     ``info["event_rewards"]`` holds the per-event terms in slot order (0 at padding), for per-event credit
@@ -162,12 +167,13 @@ class SynapsePlasticityEnv(gym.Env):
             self.slept_at = 0
         info = self._maybe_sleep()
         image_id, represented = self._pick_image()
-        uniforms = torch.from_numpy(self.np_random.random((self.config.n_steps, self.n_input), dtype=np.float32))
-        self.input_spikes = poisson_encode(
-            torch.from_numpy(self.data.train_x[image_id]), uniforms, self.config.max_rate, self.config.dt
-        )
+        self.input_spikes = encode(self.data.train_x[image_id], self.config, self.np_random)
         if self.config.sleep_every:
             self.stored.append(self.input_spikes)
+        if self.config.progress_probes:
+            ids = self.np_random.integers(len(self.data.train_x), size=self.config.progress_probes)
+            trains = [encode(self.data.train_x[i], self.config, self.np_random) for i in ids]
+            self.scenario.set_probes(trains, [int(self.data.train_y[i]) for i in ids])
         self.scenario.begin_image(int(self.data.train_y[image_id]), self.input_spikes, represented, image_id)
         self.t = 0
         obs = self._advance()

@@ -12,14 +12,23 @@ from envs.synapse.metrics import LabelAssignment
 from envs.synapse.networks import SpikingNetwork
 
 
-def present(network: SpikingNetwork, image: np.ndarray, config: SynapseEnvConfig, rng: np.random.Generator) -> dict:
-    """Spike counts per layer for one presentation (no plasticity)."""
+def encode(image: np.ndarray, config: SynapseEnvConfig, rng: np.random.Generator) -> torch.Tensor:
+    """A Poisson spike train ``(T, n_input)`` of ``image``."""
     uniforms = torch.from_numpy(rng.random((config.n_steps, image.size), dtype=np.float32))
-    spikes = poisson_encode(torch.from_numpy(image), uniforms, config.max_rate, config.dt)
+    return poisson_encode(torch.from_numpy(image), uniforms, config.max_rate, config.dt)
+
+
+def present_train(network: SpikingNetwork, spikes: torch.Tensor) -> dict:
+    """Spike counts per layer for one presentation of a spike train (no plasticity; the neurons restart at rest)."""
     network.begin_image()
     for s in spikes:
         network.step(s)
     return {k: v.clone() for k, v in network.history.counts.items()}
+
+
+def present(network: SpikingNetwork, image: np.ndarray, config: SynapseEnvConfig, rng: np.random.Generator) -> dict:
+    """Spike counts per layer for one presentation of ``image`` (no plasticity)."""
+    return present_train(network, encode(image, config, rng))
 
 
 def frozen_accuracy(

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from envs.synapse.config import SynapseEnvConfig
+from envs.synapse.evaluation import present_train
 from envs.synapse.events import EventBatch
 from envs.synapse.lif import LIFParameters
 from envs.synapse.metrics import LabelAssignment, cosine, sign_agreement
@@ -206,13 +207,33 @@ class GradMimicryScenario(MLPScenario):
 class SemiScenario(MLPScenario):
     """``semi``: episode reward from the label only; the ``teacher`` third factor is a per-neuron error:
     ``onehot(y) − softmax(α·rates so far)`` for output neurons, its projection through fixed random
-    feedback matrices for hidden neurons (direct feedback alignment, Nøkland 2016)."""
+    feedback matrices for hidden neurons (direct feedback alignment, Nøkland 2016).
+
+    With probes (``progress_probes > 0``, :meth:`set_probes`) the episode reward also counts what the image's
+    updates did to other images: the mean change of the reward on the probe images, each presented with frozen
+    weights and the same spike train before and after the episode; ``progress_only`` keeps that change alone.
+    """
 
     def __init__(self, config: SynapseEnvConfig, n_input: int, generator: torch.Generator) -> None:
         super().__init__(config, n_input, generator)
         sizes = list(self.network.layers.values())[1:]
         self.feedback = [torch.randn(10, n, generator=generator) / 10**0.5 for n in sizes[:-1]]
         self.feedback.append(torch.eye(10))
+        self.probes: list[tuple[torch.Tensor, int]] = []
+
+    def set_probes(self, spike_trains: list[torch.Tensor], labels: list[int]) -> None:
+        """Probe images of this episode (call before :meth:`begin_image`): scores them before plasticity."""
+        self.probes = list(zip(spike_trains, labels, strict=True))
+        self.probe_before = self.probe_score()
+
+    def probe_score(self) -> float:
+        """Mean reward of the probe images under the current weights (no plasticity)."""
+        c = self.config
+        scores = [
+            semi_reward(present_train(self.network, spikes)["out"], label, c.n_steps, c.alpha_margin, c.alpha_spike)
+            for spikes, label in self.probes
+        ]
+        return float(np.mean(scores))
 
     def third_factor(self, batch: EventBatch, t: int) -> torch.Tensor | None:
         if self.config.third_factor != "teacher":
@@ -240,7 +261,11 @@ class SemiScenario(MLPScenario):
         reward = semi_reward(
             self.network.history.counts["out"], self.label, self.network.history.steps, c.alpha_margin, c.alpha_spike
         )
-        return self._record(self.output_prediction(), reward, {})
+        reward, info = self._record(self.output_prediction(), reward, {})
+        if self.probes:
+            info["progress"] = self.probe_score() - self.probe_before
+            reward = self.last_reward = info["progress"] + (0.0 if c.progress_only else reward)
+        return reward, info
 
 
 def make_scenario(config: SynapseEnvConfig, n_input: int, generator: torch.Generator) -> Scenario:
