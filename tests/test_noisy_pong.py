@@ -213,6 +213,7 @@ def train(agent: str, folder: str, *params: str) -> dict:
         ("dqn", ["learning_starts:64", "buffer_size:1000"]),
         ("ppo", ["n_envs:2", "n_steps:64", "batch_size:64"]),
         ("scal_rl", ["n_envs:2", "n_steps:64", "batch_size:64"]),
+        ("scal_dqn", ["learning_starts:64", "buffer_size:1000"]),
     ],
 )
 def test_agents_smoke_train_through_train_run(agent, params, log_folder):

@@ -220,3 +220,29 @@ def test_spiking_td_weighs_large_errors_more():
     weights = spiking_td_weights(torch.tensor([0.01, 0.1, 1.0, 3.0]))
     assert float(weights.mean()) == pytest.approx(1.0)
     assert bool((weights[1:] >= weights[:-1]).all()) and float(weights[-1] / weights[0]) > 2.0
+
+
+def test_center_inputs_removes_what_never_changes():
+    """Centred, a frame projects as if its static background were absent ("no evidence", bipolar 0)."""
+    space = gym.spaces.Box(0, 1, (32,), dtype=np.float32)
+    batch = torch.zeros(64, 32)
+    batch[:, :16] = 1.0  # the background: always on
+    batch[::2, 16:] = 1.0  # the moving half: on in every other frame, so its bipolar mean is 0
+    centred = SCALPerception(space, pool_size=1, n_components=0, n_prototypes=8, center_inputs=True)
+    centred.train()
+    centred(batch)  # the first training pass sets the running mean
+    assert torch.equal(centred.running_input_mean, torch.cat([torch.ones(16), torch.zeros(16)]))
+    centred.eval()
+    plain = SCALPerception(space, pool_size=1, n_components=0, n_prototypes=8)
+    plain.projection.load_state_dict(centred.projection.state_dict())
+    without_background = batch[:1].clone()
+    without_background[:, :16] = 0.5
+    assert torch.allclose(centred.project(batch[:1]), plain.project(without_background))
+    assert not torch.allclose(plain.project(batch[:1]), plain.project(without_background))
+    before = centred.running_input_mean.clone()
+    centred.train()
+    centred(torch.ones(8, 32))  # later passes move the mean by prototype_lr
+    expected = before + centred.prototype_lr * (torch.ones(32) - before)
+    assert torch.allclose(centred.running_input_mean, expected)
+    with pytest.raises(ValueError, match="center_inputs"):
+        SCALPerception(space, center_inputs=1.5)

@@ -64,6 +64,9 @@ class SCALPerception(BaseFeaturesExtractor):
         last_potential: add the last time step's membrane potentials to the features (``3 * n_prototypes``
             features instead of ``2 *``). The mean potential weighs the stacked frames one way, the last one
             (leaky: recent frames count most) another, so together they carry how the input moves.
+        center_inputs: subtract a running mean of each pooled input (the first training batch's mean, then
+            updated like the prototypes, rate ``prototype_lr``) before the projection. What never changes (the static picture of an Atari
+            frame) then adds nothing to the projection, and what moves (ball and paddles) drives it.
         plasticity_half_life: adaptation passes after which the prototype, threshold and subspace rates
             are halved (they scale as ``h / (h + n)`` after ``n`` passes), so the features settle and the
             policy trained on them stops chasing them; ``None`` keeps the rates constant.
@@ -92,6 +95,7 @@ class SCALPerception(BaseFeaturesExtractor):
         surrogate_slope: float = 5.0,
         plasticity_half_life: float | None = None,
         last_potential: bool = False,
+        center_inputs: bool = False,
     ) -> None:
         if (
             not isinstance(observation_space, (gym.spaces.MultiBinary, gym.spaces.Box))
@@ -111,8 +115,9 @@ class SCALPerception(BaseFeaturesExtractor):
         low, high = threshold_bounds
         if not 0 < low < high:
             raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
-        if last_potential not in (True, False):
-            raise ValueError(f"last_potential={last_potential!r} is invalid; allowed: True, False")
+        for name, flag in (("last_potential", last_potential), ("center_inputs", center_inputs)):
+            if flag not in (True, False):
+                raise ValueError(f"{name}={flag!r} is invalid; allowed: True, False")
         super().__init__(observation_space, features_dim=(3 if last_potential else 2) * n_prototypes)
         self.last_potential = last_potential
         self.bipolar = is_binary_space(observation_space)
@@ -136,6 +141,9 @@ class SCALPerception(BaseFeaturesExtractor):
         self.register_buffer("running_drift", torch.tensor(0.0))
         self.register_buffer("running_usage", torch.zeros(n_prototypes))
         self.register_buffer("running_adaptations", torch.tensor(0.0))
+        self.center_inputs = center_inputs
+        if center_inputs:
+            self.register_buffer("running_input_mean", torch.zeros(self.n_pooled))
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
         """Accept models saved before ``running_adaptations`` existed (their rates never decayed: 0 passes)."""
@@ -165,6 +173,11 @@ class SCALPerception(BaseFeaturesExtractor):
         pooled = pooled.reshape(batch, self.n_frames, self.n_pooled)
         if self.bipolar:  # bipolar transform 2x - 1, applied after pooling (it is affine): the same, cheaper
             pooled = 2.0 * pooled - 1.0
+        if self.center_inputs:
+            if self.training:
+                rate = 1.0 if self.running_adaptations == 0 else self.prototype_lr * self.plasticity
+                self.running_input_mean.lerp_(pooled.detach().mean(dim=(0, 1)), rate)
+            pooled = pooled - self.running_input_mean
         if self.subspace is not None:
             if self.training:
                 self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
