@@ -238,6 +238,16 @@ def test_scal_rl_save_load_keeps_prototypes(log_folder):
     assert loaded.predict(frames, deterministic=True)[0].shape == (16,)
 
 
+def test_scal_dqn_saves_its_background_estimate(log_folder):
+    """The NoisyPong scal_dqn entry centres its inputs; the learned background travels with the model."""
+    summary = train("scal_dqn", log_folder, "learning_starts:64", "buffer_size:1000")
+    perception = load_agent("scal_dqn", f"{summary['run_dir']}/model.zip").policy.scal_perception
+    assert isinstance(perception, SCALImagePerception) and perception.center_inputs
+    background = perception.running_input_mean.reshape(perception.grid)
+    assert background.abs().sum() > 0  # adapted from the frames, not the initial zeros
+    assert background.std() > 0  # walls and score differ from the empty field
+
+
 def test_rgb_array_render_shows_the_emulator_screen():
     env = NoisyPongEnv(render_mode="rgb_array")
     env.reset(seed=0)
