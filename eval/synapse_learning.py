@@ -271,10 +271,9 @@ def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str
     layer and the spike rates."""
     from stable_baselines3 import PPO
 
-    if args.scenario == "semi":
-        env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
-        return fit_local_terms(PPO.load(path, device="cpu"), env, seed, 30)
     env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
+    if args.scenario == "semi":
+        return fit_local_terms(PPO.load(path, device="cpu"), env, seed, 30)
     model = PPO.load(path, env=env, device="cpu")
     obs, _ = env.reset(seed=seed + 1_000_000)
     capacity, lines, pairs = env.unwrapped.config.capacity, [], []

@@ -65,8 +65,9 @@ class SCALPerception(BaseFeaturesExtractor):
             features instead of ``2 *``). The mean potential weighs the stacked frames one way, the last one
             (leaky: recent frames count most) another, so together they carry how the input moves.
         center_inputs: subtract a running mean of each pooled input (the first training batch's mean, then
-            updated like the prototypes, rate ``prototype_lr``) before the projection. What never changes (the static picture of an Atari
-            frame) then adds nothing to the projection, and what moves (ball and paddles) drives it.
+            updated like the prototypes, rate ``prototype_lr``) before the projection. What never changes
+            (the static picture of an Atari frame) then adds nothing to the projection, and what moves (ball
+            and paddles) drives it.
         plasticity_half_life: adaptation passes after which the prototype, threshold and subspace rates
             are halved (they scale as ``h / (h + n)`` after ``n`` passes), so the features settle and the
             policy trained on them stops chasing them; ``None`` keeps the rates constant.
