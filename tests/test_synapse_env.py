@@ -87,6 +87,8 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"margin_shaping": -1.0}, "margin_shaping"),
         ({"renew_every": -1}, "renew_every"),
         ({"progress_probes": -1}, "progress_probes"),
+        ({"progress_probes": True}, "progress_probes"),
+        ({"progress_probes": 2.5}, "progress_probes"),
         ({"progress_only": True}, "progress_only"),
     ],
 )

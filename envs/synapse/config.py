@@ -153,7 +153,10 @@ def validate(c: SynapseEnvConfig) -> None:
     _check(c.lambda_reg > 0, "lambda_reg", c.lambda_reg, "> 0")
     _check(c.margin_shaping >= 0, "margin_shaping", c.margin_shaping, ">= 0 (0: no shaping)")
     _check(
-        isinstance(c.progress_probes, int) and c.progress_probes >= 0 and (c.scenario == "semi" or not c.progress_probes),
+        isinstance(c.progress_probes, int)
+        and not isinstance(c.progress_probes, bool)
+        and c.progress_probes >= 0
+        and (c.scenario == "semi" or not c.progress_probes),
         "progress_probes",
         c.progress_probes,
         "an integer >= 0 (semi only; 0: off)",
