@@ -7,7 +7,7 @@ Protocol for each (rule, third factor, seed):
 1. RL rules (``a2c``, ``ppo``) are trained on an env seeded ``seed`` (its own network and images).
 2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + 1_000_000``) for
    ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged
-   (``margin_shaping`` and ``renew_every`` act on the training env only: the fresh network is never renewed
+   (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network is never renewed
    and reports the unshaped reward).
 3. Held-out accuracy of that network with frozen weights on ``--test-images`` test images
    (``env.evaluate``: output argmax, or Diehl–Cook label assignment on ``--assign-images``).
@@ -30,7 +30,7 @@ import torch
 
 import envs  # noqa: F401
 from agents.hyperparams import load_hyperparams, resolve_dotted_list, resolve_hyperparams
-from agents.registry import get_entry, make_agent
+from agents.registry import get_entry, load_agent, make_agent
 from agents.synapse.layout import as_rows, split_rows
 from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
@@ -56,7 +56,9 @@ SIZES = {
     },
 }
 PER_EVENT_ID = "SynapseGradMimicryPerEvent-v0"
-EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0)  # env kwargs of the fresh (evaluated) network
+EVAL_OVERRIDES = dict(
+    margin_shaping=0.0, renew_every=0, paired_baseline=False
+)  # env kwargs of the fresh (evaluated) network
 FIELDS = [
     "scenario",
     "rule",
@@ -160,8 +162,11 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
     start = time.time()
     learns = rule not in DiagnosticRule.RULES and get_entry(rule).learns
     name = rule + ("+per_event" if learns and args.credit == "per_event" else "") + args.tag
-    train_env, env_id = make_train_env(args, third_factor, seed) if learns else (None, None)
-    model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose) if learns else None
+    if learns and args.load_models:  # a saved rule of this seed instead of training one
+        model = load_agent(rule, args.load_models.format(seed=seed), device="cpu")
+    elif learns:
+        train_env, env_id = make_train_env(args, third_factor, seed)
+        model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose)
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
@@ -176,7 +181,7 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
         rule=name,
         third_factor=third_factor,
         seed=seed,
-        train_steps=args.train_steps if learns else 0,
+        train_steps=args.train_steps if learns and not args.load_models else 0,
         plast_images=args.plast_images,
         test_images=args.test_images,
         accuracy=accuracy,
@@ -349,6 +354,11 @@ def main() -> None:
     parser.add_argument("-params", "--params", nargs="*", default=[], help="RL hyperparameter overrides k:v")
     parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity of RL training (1: stats)")
     parser.add_argument("--save-models", default=None, help="folder for the trained RL rules (SB3 zips)")
+    parser.add_argument(
+        "--load-models",
+        default=None,
+        help="evaluate saved RL rules instead of training: a path with {seed}, e.g. DIR/semi__ppo__teacher__{seed}.zip",
+    )
     parser.add_argument("--fields-dir", default=None, help="folder for receptive-field PNGs after plasticity")
     parser.add_argument("--tag", default="", help="suffix of the rule name in the CSV (e.g. '+shaping')")
     parser.add_argument("--out", default="eval/results/synapse/learning.csv")

@@ -280,3 +280,39 @@ def test_local_term_fit_tells_a_learning_rule_from_a_label_bias():
     learn_m, learn_pre_m = correlations("three_factor")
     assert bias_m > 0.9 > bias_pre_m
     assert learn_pre_m > 0.9 > learn_m
+
+
+def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monkeypatch):
+    import argparse
+
+    from stable_baselines3 import PPO
+
+    import eval.synapse_learning as protocol
+
+    env = protocol.make_env("semi", "small", "teacher", {})
+    model = PPO(SynapsePolicy, env, n_steps=16, batch_size=16, n_epochs=1, seed=0)
+    model.learn(16)
+    model.save(tmp_path / "rule_seed3.zip")
+    monkeypatch.setattr(protocol, "build_rule", lambda *a, **k: pytest.fail("a saved rule must not be retrained"))
+    args = argparse.Namespace(
+        scenario="semi",
+        size="small",
+        env_kwargs={},
+        train_kwargs={},
+        credit="step",
+        tag="",
+        load_models=str(tmp_path / "rule_seed{seed}.zip"),
+        train_steps=100,
+        params={},
+        verbose=0,
+        plast_images=2,
+        test_images=20,
+        assign_images=10,
+        save_models=None,
+        fields_dir=None,
+    )
+    row = protocol.evaluate(args, "ppo", "teacher", seed=3)
+    assert row["train_steps"] == 0 and row["rule"] == "ppo" and 0.0 <= row["accuracy"] <= 1.0
+    args.load_models = str(tmp_path / "missing_{seed}.zip")
+    with pytest.raises(FileNotFoundError):
+        protocol.evaluate(args, "ppo", "teacher", seed=3)

@@ -90,6 +90,8 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"progress_probes": True}, "progress_probes"),
         ({"progress_probes": 2.5}, "progress_probes"),
         ({"progress_only": True}, "progress_only"),
+        ({"weight_normalization": "divisive"}, "weight_normalization"),
+        ({"paired_baseline": "yes"}, "paired_baseline"),
     ],
 )
 def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
@@ -97,9 +99,10 @@ def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
         make("semi", **kwargs)
 
 
-def test_progress_probes_are_semi_only():
-    with pytest.raises(ValueError, match="progress_probes"):
-        make("grad_mimicry", progress_probes=4)
+@pytest.mark.parametrize("name, value", [("progress_probes", 4), ("paired_baseline", True)])
+def test_semi_reward_options_are_semi_only(name, value):
+    with pytest.raises(ValueError, match=name):
+        make("grad_mimicry", **{name: value})
 
 
 def test_unsupervised_scenarios_offer_no_teacher():
@@ -139,6 +142,22 @@ def test_actions_change_only_event_synapses_by_eta_times_delta_d():
         torch.testing.assert_close(diff, expected)
         changed += int((diff != 0).sum())
     assert changed == len(batch)
+
+
+def test_subtractive_normalisation_keeps_every_neurons_summed_input_weight():
+    changes = {}
+    for normalization in ("none", "subtractive"):
+        env = make("semi", weight_normalization=normalization, eta=0.05, init_gain=1.0)  # weights far from ±1
+        env.reset(seed=3)
+        groups = env.unwrapped.network.groups
+        before = [g.weight.sum(0).clone() for g in groups]
+        rng = np.random.default_rng(0)
+        for _ in range(5):
+            env.step(rng.uniform(0, 1, 32).astype(np.float32))
+        changes[normalization] = max(
+            float((g.weight.sum(0) - b).abs().max()) for g, b in zip(groups, before, strict=True)
+        )
+    assert changes["subtractive"] < 1e-5 < 0.01 < changes["none"]
 
 
 def test_weights_persist_across_episodes_and_reset_with_seed():
@@ -196,6 +215,28 @@ def test_progress_reward_is_the_paired_probe_change_caused_by_the_updates():
         total, info = play_episode(only, ones)
         assert total == pytest.approx(info["progress"])
         only.reset()
+
+
+def test_paired_baseline_subtracts_the_no_plasticity_reward_of_the_same_image():
+    """Same seed and actions with and without the baseline: the same images, spikes and weights; each episode's
+    reward differs by exactly R_0, and zero plasticity earns exactly 0."""
+    kwargs = dict(third_factor="teacher", init_gain=6.0, eta=0.5)
+    plain, paired = make("semi", **kwargs), make("semi", paired_baseline=True, **kwargs)
+    plain.reset(seed=2)
+    paired.reset(seed=2)
+    rng = np.random.default_rng(0)
+    shifts = []
+    for _ in range(4):
+        action = rng.uniform(-1, 1, 32).astype(np.float32)
+        (r_plain, _), (r_paired, info) = play_episode(plain, action), play_episode(paired, action)
+        assert r_paired == pytest.approx(r_plain - info["zero_plasticity_reward"])
+        shifts.append(info["zero_plasticity_reward"])
+        plain.reset()
+        paired.reset()
+    assert len(set(shifts)) > 1  # a per-image baseline, not a constant
+    for a, b in zip(plain.unwrapped.network.groups, paired.unwrapped.network.groups, strict=True):
+        assert torch.equal(a.weight, b.weight)
+    assert play_episode(paired, np.zeros(32, dtype=np.float32))[0] == 0.0
 
 
 def test_progress_probes_are_seeded():

@@ -86,6 +86,34 @@ def test_weight_bounds_hold_under_any_action(seed):
         assert torch.all(group.weight[~mask] == 0)
 
 
+def test_subtractive_normalisation_removes_a_common_change_and_keeps_input_sums():
+    weight = torch.linspace(-0.3, 0.3, 12).reshape(4, 3)
+    group = SynapseGroup("g", "a", "b", weight.clone(), -1.0, 1.0, 0.1)
+    every = torch.arange(4)
+    for post in range(3):  # the same Δd on every input of a neuron: a bias, removed entirely
+        applied = group.apply_delta(every, torch.full((4,), post), torch.ones(4))
+        group.subtract_mean_change_(torch.full((4,), post), applied)
+    torch.testing.assert_close(group.weight, weight)
+    pre, post = torch.tensor([0, 2, 2]), torch.tensor([1, 1, 0])
+    applied = group.apply_delta(pre, post, torch.tensor([1.0, -0.5, 0.8]))
+    group.subtract_mean_change_(post, applied)
+    torch.testing.assert_close(group.weight.sum(0), weight.sum(0))
+    differences = group.weight - weight  # what remains: the differences between a neuron's inputs
+    torch.testing.assert_close(differences[0, 1] - differences[2, 1], torch.tensor(0.15))
+    torch.testing.assert_close(differences[1, 1], torch.tensor(-0.0125))
+
+
+def test_subtractive_normalisation_keeps_the_sum_when_synapses_sit_at_the_bounds():
+    weight = torch.tensor([[1.0, -1.0], [1.0, -1.0], [0.2, 0.5], [-0.4, -0.9]])  # column 0 starts at w_max twice
+    group = SynapseGroup("g", "a", "b", weight.clone(), -1.0, 1.0, 1.0)
+    pre, post = torch.tensor([2, 3, 0, 2]), torch.tensor([0, 0, 1, 1])
+    applied = group.apply_delta(pre, post, torch.tensor([-0.6, -0.5, 0.8, 0.9]))
+    group.subtract_mean_change_(post, applied)
+    torch.testing.assert_close(group.weight.sum(0), weight.sum(0))
+    assert group.weight.min() >= -1.0 and group.weight.max() <= 1.0
+    assert group.weight[0, 0] == group.weight[1, 0] == 1.0  # already at w_max: the give-back goes elsewhere
+
+
 def test_history_orders_oldest_first_and_counts():
     history = SpikeHistory({"x": 3}, k=2)
     for step in ([1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]):

@@ -8,6 +8,7 @@ from typing import Any
 from envs.synapse.data import DATA_SOURCES
 
 SCENARIOS = ("unsup_single", "unsup_dual", "grad_mimicry", "semi")
+WEIGHT_NORMALIZATIONS = ("none", "subtractive")
 THIRD_FACTORS = {
     "unsup_single": ("none", "reward"),
     "unsup_dual": ("none", "reward"),
@@ -66,11 +67,13 @@ class SynapseEnvConfig:
     margin_shaping: float = 0.0  # semi: weight of the potential-based shaping Φ = w·label margin of counts / T
     progress_probes: int = 0  # semi: N > 0 adds the mean change of the reward on N probe images (frozen weights)
     progress_only: bool = False  # semi with probes: the episode reward is the probe change alone
+    paired_baseline: bool = False  # semi: subtract the reward of the same spike train with no plasticity
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     diversity_window: int = 20
     represent_every: int = 5
+    weight_normalization: str = "none"  # "subtractive": each step, remove every post neuron's mean weight change
     renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
     # structural plasticity (off with sleep_every = 0)
     sleep_every: int = 0  # episodes between sleep phases
@@ -166,6 +169,18 @@ def validate(c: SynapseEnvConfig) -> None:
         "progress_only",
         c.progress_only,
         "false, or true with progress_probes > 0",
+    )
+    _check(
+        c.paired_baseline in (False, True) and (c.scenario == "semi" or not c.paired_baseline),
+        "paired_baseline",
+        c.paired_baseline,
+        "false, or true in semi",
+    )
+    _check(
+        c.weight_normalization in WEIGHT_NORMALIZATIONS,
+        "weight_normalization",
+        c.weight_normalization,
+        ", ".join(WEIGHT_NORMALIZATIONS),
     )
     _check(isinstance(c.renew_every, int) and c.renew_every >= 0, "renew_every", c.renew_every, "an integer >= 0")
     _check(isinstance(c.sleep_every, int) and c.sleep_every >= 0, "sleep_every", c.sleep_every, "an integer >= 0")

@@ -72,7 +72,9 @@ class SynapsePlasticityEnv(gym.Env):
     last step adds ``mean_probes R(after) − mean_probes R(before)``: the change, through the episode's updates,
     of the reward on those images presented with frozen weights (``info["progress"]``). The reward then pays
     what an update does to other images, not only to the one being presented; ``progress_only`` drops R and
-    keeps that change alone (a learning-progress reward).
+    keeps that change alone (a learning-progress reward). With ``paired_baseline`` (``semi``) the episode reward is
+    ``R − R_0``, ``R_0`` the reward of the same spike train on the network at reset without plasticity
+    (``info["zero_plasticity_reward"]``): an action-independent baseline that keeps the best rule.
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
     synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``);
     ``info["event_rewards"]`` holds the per-event terms in slot order (0 at padding), for per-event credit
@@ -81,6 +83,9 @@ class SynapsePlasticityEnv(gym.Env):
     Third factor (``third_factor``): ``reward`` = the previous episode's reward (all scenarios);
     ``teacher`` = per-neuron error of the post neuron: the BPTT error δ_post(t) (``grad_mimicry``), or
     ``onehot(y) − softmax(α·rates)`` at the output and its fixed random projection in hidden layers (``semi``).
+
+    Weight normalisation (``weight_normalization="subtractive"``): after each step's update, every post neuron's
+    summed weight change is given back, spread over its input synapses (each neuron keeps its summed input weight).
 
     ## Starting State
     Network weights are drawn at the first ``reset``, at every ``reset(seed=...)`` and, with
@@ -199,11 +204,14 @@ class SynapsePlasticityEnv(gym.Env):
         return rows.reshape(-1)
 
     def apply(self, batch: EventBatch, delta_d: torch.Tensor) -> None:
-        """Apply ``Δw = η·Δd`` to every event of ``batch`` (group by group, clipped)."""
+        """Apply ``Δw = η·Δd`` to every event of ``batch`` (group by group, clipped; with
+        ``weight_normalization="subtractive"`` each post neuron's mean change is then removed)."""
         for group in self.network.groups:
             sel = batch.group == group.index
             if sel.any():
-                group.apply_delta(batch.pre[sel], batch.post[sel], delta_d[sel])
+                applied = group.apply_delta(batch.pre[sel], batch.post[sel], delta_d[sel])
+                if self.config.weight_normalization == "subtractive":
+                    group.subtract_mean_change_(batch.post[sel], applied)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.scenario is None:

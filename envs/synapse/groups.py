@@ -71,3 +71,21 @@ class SynapseGroup:
         if self.connectivity is not None:
             self.weight[pre, post] *= self.connectivity[pre, post]
         return self.weight[pre, post] - before
+
+    def subtract_mean_change_(self, post: torch.Tensor, applied: torch.Tensor, sweeps: int = 4) -> None:
+        """Subtractive normalisation (Miller & MacKay 1994): each post neuron ``j`` gives back the summed change of
+        its input weights, spread evenly over its synapses, so that it keeps its summed input weight.
+
+        ``post`` and ``applied`` are the events' post indices and the Δw that took effect (:meth:`apply_delta`).
+        A change common to all of a neuron's synapses (a bias) is removed; only differences between its inputs
+        remain. A synapse at the bound the correction pushes toward cannot take its share, so the rest is spread
+        over the others in up to ``sweeps`` passes (clipping after each).
+        """
+        target = self.weight.sum(0) - torch.zeros_like(self.weight[0]).index_add_(0, post, applied)
+        for _ in range(sweeps):
+            excess = self.weight.sum(0) - target
+            free = torch.where(excess > 0, self.weight > self.w_min, self.weight < self.w_max)
+            if self.connectivity is not None:
+                free &= self.connectivity
+            self.weight.sub_(free * (excess / free.sum(0).clamp(min=1)))
+            self.clip_()

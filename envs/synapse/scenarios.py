@@ -226,14 +226,19 @@ class SemiScenario(MLPScenario):
         self.probes = list(zip(spike_trains, labels, strict=True))
         self.probe_before = self.probe_score()
 
+    def frozen_reward(self, spikes: torch.Tensor, label: int) -> float:
+        """The reward R of one presentation of ``spikes`` under the current weights (no plasticity)."""
+        c = self.config
+        return semi_reward(present_train(self.network, spikes)["out"], label, c.n_steps, c.alpha_margin, c.alpha_spike)
+
     def probe_score(self) -> float:
         """Mean reward of the probe images under the current weights (no plasticity)."""
-        c = self.config
-        scores = [
-            semi_reward(present_train(self.network, spikes)["out"], label, c.n_steps, c.alpha_margin, c.alpha_spike)
-            for spikes, label in self.probes
-        ]
-        return float(np.mean(scores))
+        return float(np.mean([self.frozen_reward(spikes, label) for spikes, label in self.probes]))
+
+    def begin_image(self, label: int, input_spikes: torch.Tensor, represented: bool, image_id: int) -> None:
+        if self.config.paired_baseline:  # what this image would earn from here with no plasticity
+            self.zero_plasticity_reward = self.frozen_reward(input_spikes, label)
+        super().begin_image(label, input_spikes, represented, image_id)
 
     def third_factor(self, batch: EventBatch, t: int) -> torch.Tensor | None:
         if self.config.third_factor != "teacher":
@@ -262,9 +267,13 @@ class SemiScenario(MLPScenario):
             self.network.history.counts["out"], self.label, self.network.history.steps, c.alpha_margin, c.alpha_spike
         )
         reward, info = self._record(self.output_prediction(), reward, {})
+        if c.paired_baseline:
+            info["zero_plasticity_reward"] = self.zero_plasticity_reward
+            reward -= self.zero_plasticity_reward
         if self.probes:
             info["progress"] = self.probe_score() - self.probe_before
-            reward = self.last_reward = info["progress"] + (0.0 if c.progress_only else reward)
+            reward = info["progress"] + (0.0 if c.progress_only else reward)
+        self.last_reward = reward
         return reward, info
 
 
