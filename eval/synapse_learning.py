@@ -7,8 +7,8 @@ Protocol for each (rule, third factor, seed):
 1. RL rules (``a2c``, ``ppo``) are trained on an env seeded ``seed`` (its own network and images).
 2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + 1_000_000``) for
    ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged
-   (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network is never renewed
-   and reports the unshaped reward).
+   (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network
+   is never renewed and reports the unshaped, unpaired reward). ``--load-models`` skips step 1 for saved rules.
 3. Held-out accuracy of that network with frozen weights on ``--test-images`` test images
    (``env.evaluate``: output argmax, or Diehl–Cook label assignment on ``--assign-images``).
 Rows are appended to a CSV; ``--summary`` prints a Markdown table of mean ± std over seeds.
@@ -56,9 +56,8 @@ SIZES = {
     },
 }
 PER_EVENT_ID = "SynapseGradMimicryPerEvent-v0"
-EVAL_OVERRIDES = dict(
-    margin_shaping=0.0, renew_every=0, paired_baseline=False
-)  # env kwargs of the fresh (evaluated) network
+# env kwargs of the fresh (evaluated) network: training devices off
+EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0, paired_baseline=False)
 FIELDS = [
     "scenario",
     "rule",

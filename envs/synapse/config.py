@@ -73,7 +73,7 @@ class SynapseEnvConfig:
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     diversity_window: int = 20
     represent_every: int = 5
-    weight_normalization: str = "none"  # "subtractive": each step, remove every post neuron's mean weight change
+    weight_normalization: str = "none"  # "subtractive": each post neuron keeps its summed input weight
     renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
     # structural plasticity (off with sleep_every = 0)
     sleep_every: int = 0  # episodes between sleep phases
