@@ -205,7 +205,7 @@ class SynapsePlasticityEnv(gym.Env):
 
     def apply(self, batch: EventBatch, delta_d: torch.Tensor) -> None:
         """Apply ``Δw = η·Δd`` to every event of ``batch`` (group by group, clipped; with
-        ``weight_normalization="subtractive"`` each post neuron's mean change is then removed)."""
+        ``weight_normalization="subtractive"`` each post neuron then gives back its summed change)."""
         for group in self.network.groups:
             sel = batch.group == group.index
             if sel.any():

@@ -84,7 +84,10 @@ class SynapseGroup:
         target = self.weight.sum(0) - torch.zeros_like(self.weight[0]).index_add_(0, post, applied)
         for _ in range(sweeps):
             excess = self.weight.sum(0) - target
-            free = torch.where(excess > 0, self.weight > self.w_min, self.weight < self.w_max)
+            due = excess.abs() > 1e-6  # neurons whose sum is still off (float round-off aside)
+            if not due.any():
+                return
+            free = torch.where(excess > 0, self.weight > self.w_min, self.weight < self.w_max) & due
             if self.connectivity is not None:
                 free &= self.connectivity
             self.weight.sub_(free * (excess / free.sum(0).clamp(min=1)))
