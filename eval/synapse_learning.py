@@ -8,7 +8,9 @@ Protocol for each (rule, third factor, seed):
 2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + 1_000_000``) for
    ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged
    (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network
-   is never renewed and reports the unshaped, unpaired reward). ``--load-models`` skips step 1 for saved rules.
+   is never renewed and reports the unshaped, unpaired reward). ``--load-models`` skips step 1 for saved rules;
+   ``--validate-every N`` runs steps 2–3 on validation images from the training split every N training timesteps
+   and keeps the rule with the best validation accuracy (:mod:`agents.synapse.validation`).
 3. Held-out accuracy of that network with frozen weights on ``--test-images`` test images
    (``env.evaluate``: output argmax, or Diehl–Cook label assignment on ``--assign-images``).
 Rows are appended to a CSV; ``--summary`` prints a Markdown table of mean ± std over seeds.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import tempfile
 import time
 from copy import deepcopy
 from functools import partial
@@ -32,6 +35,7 @@ import envs  # noqa: F401
 from agents.hyperparams import load_hyperparams, resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, load_agent, make_agent
 from agents.synapse.layout import as_rows, split_rows
+from agents.synapse.validation import SynapseValidationCallback, run_rule, transfer
 from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
 from train.config import RUN_KEYS
@@ -55,7 +59,8 @@ SIZES = {
         "unsup_dual": dict(capacity=4096),
     },
 }
-PER_EVENT_ID = "SynapseGradMimicryPerEvent-v0"
+# --credit per_event: the multi-agent id whose agents are a scenario's event slots
+PER_EVENT_IDS = {"grad_mimicry": "SynapseGradMimicryPerEvent-v0", "semi": "SynapseSemiPerEvent-v0"}
 # env kwargs of the fresh (evaluated) network: training devices off
 EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0, paired_baseline=False)
 FIELDS = [
@@ -85,7 +90,8 @@ def make_train_env(args: argparse.Namespace, third_factor: str, seed: int) -> tu
     extra = {**args.env_kwargs, **args.train_kwargs}
     if args.credit == "per_event":
         kwargs = {**SIZES[args.size][args.scenario], "third_factor": third_factor, **extra, "scenario": args.scenario}
-        return make_multi_agent_vec_env(PER_EVENT_ID, 1, seed, kwargs), PER_EVENT_ID
+        env_id = PER_EVENT_IDS[args.scenario]
+        return make_multi_agent_vec_env(env_id, 1, seed, kwargs), env_id
     env = make_env(args.scenario, args.size, third_factor, extra)
     env.reset(seed=seed)
     return env, SCENARIO_IDS[args.scenario]
@@ -99,6 +105,7 @@ def build_rule(
     env_id: str,
     overrides: dict[str, Any] | None = None,
     verbose: int = 0,
+    extra_callbacks: list | None = None,
 ) -> Any:
     """A reference agent, or an SB3 model trained for ``train_steps`` with the repo's hyperparameters and
     callbacks (``overrides``: hyperparameters replacing those of ``agents/hyperparams/<rule>.yml``)."""
@@ -106,38 +113,11 @@ def build_rule(
         return make_agent(rule, env, seed=seed)
     params = {**load_hyperparams(rule, env_id), **(overrides or {})}
     callbacks = [cls(**kwargs) for cls, kwargs in resolve_dotted_list(params.get("callback"))]
+    callbacks += extra_callbacks or []
     params = {k: v for k, v in params.items() if k not in RUN_KEYS}
     model = make_agent(rule, env, resolve_hyperparams(params), seed=seed, verbose=verbose)
     model.learn(total_timesteps=train_steps, callback=callbacks)
     return model
-
-
-def transfer(model: Any, env: gym.Env) -> Any:
-    """The same rule for ``env``'s event capacity: the per-event policies' parameters do not depend on it,
-    so a rule trained with another ``capacity`` (``--train-kwargs``) is copied into a model built for ``env``."""
-    if not hasattr(model, "policy") or model.observation_space.shape == env.observation_space.shape:
-        return model
-    clone = type(model)(type(model.policy), env, policy_kwargs=model.policy_kwargs, device="cpu")
-    clone.policy.load_state_dict(model.policy.state_dict())
-    return clone
-
-
-def run_rule(model: Any, env: gym.Env, seed: int, images: int) -> dict[str, float]:
-    """Let the rule drive a fresh network for ``images`` episodes; mean metrics of those episodes."""
-    obs, _ = env.reset(seed=seed)
-    metrics: dict[str, list[float]] = {"cosine": [], "sign_agreement": [], "episode_reward": []}
-    for _ in range(images):
-        done, total = False, 0.0
-        while not done:
-            action, _ = model.predict(obs[None], deterministic=True)
-            obs, reward, done, _, info = env.step(action[0])
-            total += reward
-        metrics["episode_reward"].append(total)
-        for key in ("cosine", "sign_agreement"):
-            if key in info:
-                metrics[key].append(info[key])
-        obs, _ = env.reset()
-    return {k: float(np.nanmean(v)) if v else float("nan") for k, v in metrics.items()}
 
 
 def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, model: Any, env: gym.Env) -> None:
@@ -157,6 +137,27 @@ def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, 
         )
 
 
+def validation_callback(
+    args: argparse.Namespace, name: str, third_factor: str, seed: int
+) -> SynapseValidationCallback | None:
+    """``--validate-every N``: the test protocol on the last ``--val-images`` training images of a fresh network
+    (seed ``seed + 2,000,000``) every N training timesteps; the best rule goes to ``--save-models`` (or a
+    temporary folder) as ``<scenario>__<rule>__<factor>__<seed>__best.zip``."""
+    if not args.validate_every:
+        return None
+    folder = Path(args.save_models) if args.save_models else Path(tempfile.mkdtemp(prefix="synapse_val_"))
+    kwargs = {**SIZES[args.size][args.scenario], "third_factor": third_factor, **args.env_kwargs, **EVAL_OVERRIDES}
+    return SynapseValidationCallback(
+        SCENARIO_IDS[args.scenario],
+        kwargs,
+        eval_freq=args.validate_every,
+        plast_images=args.plast_images,
+        n_val=args.val_images,
+        seed=seed + 2_000_000,
+        best_model_path=folder / f"{args.scenario}__{name}__{third_factor}__{seed}__best.zip",
+    )
+
+
 def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) -> dict[str, Any]:
     start = time.time()
     learns = rule not in DiagnosticRule.RULES and get_entry(rule).learns
@@ -165,7 +166,12 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
         model = load_agent(rule, args.load_models.format(seed=seed), device="cpu")
     elif learns:
         train_env, env_id = make_train_env(args, third_factor, seed)
-        model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose)
+        validation = validation_callback(args, name, third_factor, seed)
+        callbacks = [validation] if validation else []
+        model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose, callbacks)
+        if validation:  # the rule with the best validation accuracy, not the last one
+            print(f"validation accuracy (timesteps, accuracy): {validation.history}", flush=True)
+            model = load_agent(rule, str(validation.best_model_path), device="cpu")
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
@@ -276,9 +282,9 @@ def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str
     from stable_baselines3 import PPO
 
     env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES})
+    model = transfer(PPO.load(path, device="cpu"), env)  # also a rule trained per event
     if args.scenario == "semi":
-        return fit_local_terms(PPO.load(path, device="cpu"), env, seed, 30)
-    model = PPO.load(path, env=env, device="cpu")
+        return fit_local_terms(model, env, seed, 30)
     obs, _ = env.reset(seed=seed + 1_000_000)
     capacity, lines, pairs = env.unwrapped.config.capacity, [], []
     for image in range(args.plast_images):
@@ -330,7 +336,8 @@ def summary(path: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with ``k:v`` lists (``--env-kwargs``, ``--train-kwargs``, ``-params``) as dicts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIO_IDS), default="grad_mimicry")
     parser.add_argument("--rules", nargs="+", default=["zero", "random"])
@@ -348,8 +355,17 @@ def main() -> None:
         choices=["step", "per_event"],
         default="step",
         help="RL training env: the scenario's (one reward per step) or per_event (each event slot an agent with "
-        f"its own reward share, {PER_EVENT_ID}; --train-steps then counts events)",
+        f"its own reward share or the shared image reward: {', '.join(PER_EVENT_IDS.values())}; --train-steps "
+        "then counts events)",
     )
+    parser.add_argument(
+        "--validate-every",
+        type=int,
+        default=0,
+        help="N > 0: every N training timesteps run the protocol on validation images (the last --val-images of "
+        "the training split) and test the rule with the best validation accuracy instead of the last one",
+    )
+    parser.add_argument("--val-images", type=int, default=200, help="validation images (see --validate-every)")
     parser.add_argument("-params", "--params", nargs="*", default=[], help="RL hyperparameter overrides k:v")
     parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity of RL training (1: stats)")
     parser.add_argument("--save-models", default=None, help="folder for the trained RL rules (SB3 zips)")
@@ -364,12 +380,18 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="only print the table of --out")
     parser.add_argument("--within-image", type=int, default=0, help="N > 0: only the paired credit diagnostic")
     parser.add_argument("--diagnose", default=None, help="a saved rule (zip): only its drift diagnostic")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.credit == "per_event" and args.scenario not in PER_EVENT_IDS:
+        parser.error(f"--credit per_event needs --scenario in {', '.join(PER_EVENT_IDS)}, not {args.scenario!r}")
     import yaml
 
-    args.env_kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.env_kwargs)}
-    args.params = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.params)}
-    args.train_kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.train_kwargs)}
+    for name in ("env_kwargs", "params", "train_kwargs"):
+        setattr(args, name, {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in getattr(args, name))})
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     out = Path(args.out)
     if args.summary:
         print(summary(out))

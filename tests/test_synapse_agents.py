@@ -283,8 +283,6 @@ def test_local_term_fit_tells_a_learning_rule_from_a_label_bias():
 
 
 def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monkeypatch):
-    import argparse
-
     from stable_baselines3 import PPO
 
     import eval.synapse_learning as protocol
@@ -294,25 +292,21 @@ def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monk
     model.learn(16)
     model.save(tmp_path / "rule_seed3.zip")
     monkeypatch.setattr(protocol, "build_rule", lambda *a, **k: pytest.fail("a saved rule must not be retrained"))
-    args = argparse.Namespace(
-        scenario="semi",
-        size="small",
-        env_kwargs={},
-        train_kwargs={},
-        credit="step",
-        tag="",
-        load_models=str(tmp_path / "rule_seed{seed}.zip"),
-        train_steps=100,
-        params={},
-        verbose=0,
-        plast_images=2,
-        test_images=20,
-        assign_images=10,
-        save_models=None,
-        fields_dir=None,
-    )
+    args = protocol.parse_args(
+        ["--scenario", "semi", "--size", "small", "--load-models", str(tmp_path / "rule_seed{seed}.zip"),
+         "--plast-images", "2", "--test-images", "20"]
+    )  # fmt: skip
     row = protocol.evaluate(args, "ppo", "teacher", seed=3)
     assert row["train_steps"] == 0 and row["rule"] == "ppo" and 0.0 <= row["accuracy"] <= 1.0
     args.load_models = str(tmp_path / "missing_{seed}.zip")
     with pytest.raises(FileNotFoundError):
         protocol.evaluate(args, "ppo", "teacher", seed=3)
+
+
+def test_learning_protocol_rejects_per_event_credit_where_no_per_event_env_exists(capsys):
+    import eval.synapse_learning as protocol
+
+    with pytest.raises(SystemExit) as exit_info:
+        protocol.parse_args(["--scenario", "unsup_single", "--credit", "per_event"])
+    assert exit_info.value.code == 2
+    assert "--credit per_event needs --scenario in grad_mimicry, semi" in capsys.readouterr().err

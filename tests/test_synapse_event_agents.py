@@ -12,16 +12,18 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 from stable_baselines3 import PPO
 
 import envs  # noqa: F401
+from agents.registry import load_agent
 from agents.synapse.policy import SynapsePolicy
 from envs.synapse.config import tiny_kwargs
 from envs.synapse.rewards import grad_mimicry_rewards
 from envs.synapse_multi import make_multi_agent_env, make_multi_agent_vec_env
 from envs.synapse_multi.event_agents import env as aec_env
 from envs.synapse_multi.event_agents import parallel_env
-from eval.synapse_learning import transfer
+from eval.synapse_learning import build_rule, transfer
 from train.run import main
 
 ENV_ID = "SynapseGradMimicryPerEvent-v0"
+SEMI_ID = "SynapseSemiPerEvent-v0"
 TINY = {**tiny_kwargs("grad_mimicry"), "third_factor": "teacher"}  # capacity 32, T = K = 8
 CLI_TINY = ["--env-kwargs", *(f"{k}:{list(v) if isinstance(v, tuple) else v}" for k, v in TINY.items())]
 
@@ -72,17 +74,39 @@ def test_same_trajectory_as_the_single_agent_env_and_rewards_are_the_events_own_
     assert not env.agents
 
 
-def test_without_a_per_event_reward_every_agent_gets_the_step_reward():
-    kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher"}
-    env, single = parallel_env(**kwargs), gym.make("SynapseSemi-v0", **kwargs)
-    env.reset(seed=1)
-    single.reset(seed=1)
+def test_semi_per_event_gives_every_event_the_paired_image_reward():
+    kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher", "paired_baseline": True}
+    env, single = make_multi_agent_env(SEMI_ID, kwargs), gym.make("SynapseSemi-v0", **kwargs)
+    assert env.sim.config.scenario == "semi"
+    observations, _ = env.reset(seed=1)
+    obs, _ = single.reset(seed=1)
+    rng = np.random.default_rng(2)
     for _ in range(kwargs["n_steps"]):
-        _, rewards, _, _, _ = env.step(per_agent(env, np.zeros(32, np.float32)))
-        _, reward, _, _, info = single.step(np.zeros(32, np.float32))
+        action = rng.uniform(-1, 1, 32).astype(np.float32)
+        observations, rewards, _, _, infos = env.step(per_agent(env, action))
+        obs, reward, _, _, info = single.step(action)
         assert "event_rewards" not in info
         assert list(rewards.values()) == pytest.approx([reward] * 32)
+        assert np.array_equal(joint(env, observations), obs)
     assert reward != 0.0  # the end-of-image reward reached every agent
+    assert all(i["zero_plasticity_reward"] == info["zero_plasticity_reward"] for i in infos.values())
+
+
+def test_semi_per_event_hyperparameters_give_every_event_its_image_reward_as_return():
+    """PPO's values for ``SynapseSemiPerEvent-v0`` (gamma = gae_lambda = 1, whole images per rollout): the return
+    of every event slot at every step of an image is that image's reward (DESIGN §2.3, ``G_e = R``)."""
+    kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher"}
+    vec = make_multi_agent_vec_env(SEMI_ID, 1, 0, kwargs)
+    model = build_rule("ppo", vec, seed=0, train_steps=1, env_id=SEMI_ID)
+    buffer, n_steps = model.rollout_buffer, kwargs["n_steps"]
+    returns = buffer.returns.reshape(32, buffer.buffer_size).T  # training flattened it slot by slot
+    assert buffer.buffer_size % n_steps == 0
+    for start in range(0, buffer.buffer_size, n_steps):
+        image = slice(start, start + n_steps)
+        assert np.all(buffer.rewards[image][:-1] == 0.0)  # paid once, at the image's last step
+        image_reward = buffer.rewards[start + n_steps - 1]
+        assert np.all(image_reward == image_reward[0])  # shared by every slot
+        np.testing.assert_allclose(returns[image], np.broadcast_to(image_reward, (n_steps, 32)), atol=1e-5)
 
 
 def test_bad_actions_raise_value_error_naming_the_agent_and_leave_weights_unchanged():
@@ -114,6 +138,24 @@ def test_trains_through_train_run_and_transfers_to_the_single_agent_env(log_fold
     one_by_one, _ = model.predict(rows, deterministic=True)
     n_events = len(single.unwrapped.batch)
     np.testing.assert_allclose(action[:n_events], one_by_one[:n_events, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "env_id, agent, gamma",
+    [(SEMI_ID, "ppo", 1.0), (SEMI_ID, "a2c", 1.0), (SEMI_ID, "scal_rl", 1.0), (ENV_ID, "a2c", 0.0)],
+)
+def test_per_event_envs_train_every_agent_with_the_synapse_policy_and_their_gamma(env_id, agent, gamma, log_folder):
+    """The per-event ids have their own hyperparameters for each agent (gamma 1: the image's reward is every
+    event's return; gamma 0: an event's own term), never a generic default such as ``MlpPolicy``."""
+    kwargs = {**tiny_kwargs("semi" if env_id == SEMI_ID else "grad_mimicry"), "third_factor": "teacher"}
+    summary = main(
+        ["--env", env_id, "--agent", agent, "-n", "512", "-f", log_folder, "--verbose", "0", "--no-tensorboard",
+         "--eval-freq", "0", "--final-eval-episodes", "1",
+         "--env-kwargs", *(f"{k}:{list(v) if isinstance(v, tuple) else v}" for k, v in kwargs.items())]
+    )  # fmt: skip
+    assert summary["timesteps"] >= 512 and np.isfinite(summary["eval_mean"])
+    model = load_agent(agent, str(Path(summary["run_dir"]) / "model.zip"), device="cpu")
+    assert "Synapse" in type(model.policy).__name__ and model.gamma == gamma == model.gae_lambda
 
 
 def test_per_event_credit_learns_to_follow_the_gradient():

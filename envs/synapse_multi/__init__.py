@@ -2,7 +2,7 @@
 
 * :mod:`~envs.synapse_multi.env`: every synapse group is an agent (``parallel_env`` / ``env`` / ``raw_env``);
 * :mod:`~envs.synapse_multi.event_agents`: every event slot of a step is an agent with its own reward share
-  (per-event credit);
+  (per-event credit; ``grad_mimicry``) or the shared image reward (``semi``);
 * :mod:`~envs.synapse_multi.vec_adapter`: a ``ParallelEnv`` as an SB3 ``VecEnv`` (one slot per agent).
 
 ``MULTI_AGENT_ENVS`` maps the ids that ``train/run.py`` accepts to the module of their ``parallel_env`` factory
@@ -14,6 +14,7 @@ import importlib
 MULTI_AGENT_ENVS: dict[str, tuple[str, dict]] = {
     "SynapseMultiUnsup-v0": ("envs.synapse_multi.env", {"scenario": "unsup_single"}),
     "SynapseGradMimicryPerEvent-v0": ("envs.synapse_multi.event_agents", {"scenario": "grad_mimicry"}),
+    "SynapseSemiPerEvent-v0": ("envs.synapse_multi.event_agents", {"scenario": "semi"}),
 }
 
 

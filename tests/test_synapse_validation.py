@@ -1,0 +1,60 @@
+"""Validation of learned plasticity rules on a split of the training images (agents/synapse/validation.py)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from stable_baselines3 import PPO
+
+import envs  # noqa: F401
+from agents.synapse.policy import SynapsePolicy
+from agents.synapse.validation import SynapseValidationCallback, run_rule, transfer, validation_env
+from envs.synapse.config import tiny_kwargs
+
+KWARGS = {**tiny_kwargs("semi"), "third_factor": "teacher"}  # 300 training and 100 test images
+
+
+def test_validation_images_are_the_last_training_images_and_never_test_images():
+    data = gym.make("SynapseSemi-v0", **KWARGS).unwrapped.data
+    val = validation_env("SynapseSemi-v0", KWARGS, n_val=50).unwrapped.data
+    np.testing.assert_array_equal(val.train_x, data.train_x[:250])
+    np.testing.assert_array_equal(val.test_x, data.train_x[250:])
+    np.testing.assert_array_equal(val.test_y, data.train_y[250:])
+    with pytest.raises(ValueError, match="n_val=300 is invalid; allowed: 1..299"):
+        validation_env("SynapseSemi-v0", KWARGS, n_val=300)
+
+
+def test_callback_validates_every_eval_freq_and_keeps_the_best_rule(tmp_path):
+    env = gym.make("SynapseSemi-v0", **KWARGS)
+    model = PPO(SynapsePolicy, env, n_steps=32, batch_size=32, n_epochs=1, learning_rate=3e-3, seed=0)
+    callback = SynapseValidationCallback(
+        "SynapseSemi-v0", KWARGS, eval_freq=64, plast_images=3, n_val=40, seed=5, best_model_path=tmp_path / "best.zip"
+    )
+    model.learn(192, callback=callback)
+    assert [steps for steps, _ in callback.history] == [64, 128, 192]
+    accuracies = [accuracy for _, accuracy in callback.history]
+    assert callback.best_accuracy == max(accuracies) > accuracies[-1]  # in this run the best rule is not the last
+    # the saved rule is the first with the best accuracy, and the protocol reproduces that accuracy exactly
+    best = PPO.load(tmp_path / "best.zip", device="cpu")
+    again = validation_env("SynapseSemi-v0", KWARGS, n_val=40)
+    run_rule(transfer(best, again), again, seed=5, images=3)
+    assert again.unwrapped.evaluate(40) == callback.best_accuracy
+    with pytest.raises(ValueError, match="eval_freq=0 is invalid"):
+        SynapseValidationCallback("SynapseSemi-v0", KWARGS, 0, 3, 40, 5, tmp_path / "x.zip")
+
+
+def test_learning_protocol_tests_the_rule_with_the_best_validation_accuracy(tmp_path, monkeypatch):
+    import eval.synapse_learning as protocol
+
+    chosen = []
+    real_load = protocol.load_agent
+    monkeypatch.setattr(protocol, "load_agent", lambda *a, **k: chosen.append(a[1]) or real_load(*a, **k))
+    args = protocol.parse_args(
+        ["--scenario", "semi", "--size", "small", "--validate-every", "256", "--val-images", "20",
+         "--train-steps", "256", "-params", "n_epochs:1", "--plast-images", "2", "--test-images", "20",
+         "--save-models", str(tmp_path)]
+    )  # fmt: skip
+    row = protocol.evaluate(args, "ppo", "teacher", seed=0)
+    assert chosen == [str(tmp_path / "semi__ppo__teacher__0__best.zip")]
+    assert row["train_steps"] == 256 and 0.0 <= row["accuracy"] <= 1.0
