@@ -383,6 +383,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.credit == "per_event" and args.scenario not in PER_EVENT_IDS:
         parser.error(f"--credit per_event needs --scenario in {', '.join(PER_EVENT_IDS)}, not {args.scenario!r}")
+    if args.validate_every < 0 or args.val_images < 1:
+        parser.error(f"--validate-every {args.validate_every} / --val-images {args.val_images}: allowed >= 0 / >= 1")
+    if args.validate_every and args.load_models:
+        parser.error("--validate-every chooses among rules during training; it cannot be used with --load-models")
     import yaml
 
     for name in ("env_kwargs", "params", "train_kwargs"):

@@ -58,3 +58,19 @@ def test_learning_protocol_tests_the_rule_with_the_best_validation_accuracy(tmp_
     row = protocol.evaluate(args, "ppo", "teacher", seed=0)
     assert chosen == [str(tmp_path / "semi__ppo__teacher__0__best.zip")]
     assert row["train_steps"] == 256 and 0.0 <= row["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--validate-every", "-5"], "--validate-every -5 / --val-images 200: allowed >= 0 / >= 1"),
+        (["--validate-every", "100", "--val-images", "0"], "--validate-every 100 / --val-images 0: allowed"),
+        (["--validate-every", "100", "--load-models", "x_{seed}.zip"], "cannot be used with --load-models"),
+    ],
+)
+def test_learning_protocol_rejects_invalid_validation_arguments(argv, message, capsys):
+    import eval.synapse_learning as protocol
+
+    with pytest.raises(SystemExit) as exit_info:
+        protocol.parse_args(["--scenario", "semi", *argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
