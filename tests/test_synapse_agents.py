@@ -231,6 +231,68 @@ def test_coherent_policy_trains_saves_and_loads(tmp_path):
         PPO(SynapsePolicy, env, policy_kwargs={"coherent_dim": -1})
 
 
+def test_rule_noise_is_one_perturbation_of_the_rule_shared_by_all_events():
+    from agents.synapse.policy import RuleNoiseGaussian
+
+    torch.manual_seed(0)
+    mean, features = torch.randn(2, 5).tanh(), torch.rand(2, 5, 4)
+    features[0, 1] = 3 * features[0, 0]  # same direction of activity, larger: the same push
+    mask = torch.ones(2, 5)
+    mask[1, 3:] = 0
+    log_std, log_std_rule = torch.tensor([-20.0]), torch.tensor([-1.0])
+    dist = RuleNoiseGaussian(5, 4).proba_distribution(mean, log_std, mask, features, log_std_rule)
+    first, again = dist.sample(), dist.sample()
+    torch.testing.assert_close(first, again)  # no independent noise: the draw is the rule's perturbation
+    expected = (features / features.norm(dim=-1, keepdim=True)) @ dist.z * np.exp(-1.0)
+    torch.testing.assert_close(first - mean, expected)
+    torch.testing.assert_close((first - mean)[0, 0], (first - mean)[0, 1])
+    reference = torch.distributions.Normal(mean, float(np.hypot(np.exp(-20.0), np.exp(-1.0))))
+    torch.testing.assert_close(dist.log_prob(first), (reference.log_prob(first) * mask).sum(-1))
+    draws = []
+    for _ in range(4000):  # over redraws each event's Δd is N(m, σ² + σ_r²)
+        dist.resample()
+        draws.append(dist.proba_distribution(mean, log_std, mask, features, log_std_rule).sample())
+    spread = torch.stack(draws).std(0)
+    torch.testing.assert_close(spread, torch.full_like(spread, np.exp(-1.0)), rtol=0.05, atol=0.0)
+
+
+def test_rule_noise_policy_redraws_every_sde_sample_freq_steps_saves_and_transfers(tmp_path):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from envs.synapse_multi import make_multi_agent_vec_env
+    from eval.synapse_learning import transfer
+
+    kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher"}  # T = 8 steps per image
+    vec = make_multi_agent_vec_env("SynapseSemiPerEvent-v0", 1, 0, kwargs)
+
+    class RecordNoise(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.draws = []
+
+        def _on_step(self) -> bool:
+            self.draws.append(self.model.policy.action_dist.z.clone())
+            return True
+
+    record = RecordNoise()
+    model = PPO(SynapsePolicy, vec, use_sde=True, sde_sample_freq=8, n_steps=32, batch_size=256, n_epochs=1, seed=0)
+    model.learn(64 * 32, callback=record)  # two rollouts of 32 steps
+    changed = [i for i in range(1, 64) if not torch.equal(record.draws[i], record.draws[i - 1])]
+    assert changed == [8, 16, 24, 32, 40, 48, 56]  # one perturbation per image
+    model.save(tmp_path / "m")
+    loaded = PPO.load(tmp_path / "m", device="cpu")
+    assert loaded.use_sde and loaded.policy.log_std_rule.shape == (1,)
+    single = make("semi", third_factor="teacher")
+    obs, _ = single.reset(seed=2)
+    rows = obs.reshape(single.unwrapped.config.capacity, -1)
+    one_by_one = model.predict(rows, deterministic=True)[0][:, 0]
+    np.testing.assert_allclose(transfer(loaded, single).predict(obs, deterministic=True)[0], one_by_one, atol=1e-6)
+    with pytest.raises(ValueError, match="coherent_dim"):
+        PPO(SynapsePolicy, vec, use_sde=True, policy_kwargs={"coherent_dim": 2})
+    with pytest.raises(ValueError, match="use_sde"):
+        PPO(SynapsePolicy, vec).policy.reset_noise()
+
+
 def test_a_rule_trained_at_one_capacity_transfers_to_another():
     from stable_baselines3 import PPO
 

@@ -91,7 +91,11 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"progress_probes": 2.5}, "progress_probes"),
         ({"progress_only": True}, "progress_only"),
         ({"weight_normalization": "divisive"}, "weight_normalization"),
+        ({"weight_normalization": "event"}, "weight_normalization"),
         ({"paired_baseline": "yes"}, "paired_baseline"),
+        ({"homeostasis": -0.5}, "homeostasis"),
+        ({"target_rate": 0.0}, "target_rate"),
+        ({"target_rate": 1.5}, "target_rate"),
     ],
 )
 def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
@@ -103,6 +107,56 @@ def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
 def test_semi_reward_options_are_semi_only(name, value):
     with pytest.raises(ValueError, match=name):
         make("grad_mimicry", **{name: value})
+
+
+def test_event_normalisation_ignores_a_constant_rule_and_passes_differences():
+    env = make("semi", weight_normalization="events", third_factor="teacher", eta=0.5)
+    obs, _ = env.reset(seed=0)
+    before = [g.weight.clone() for g in env.unwrapped.network.groups]
+    for _ in range(3):  # depressing every event (a silencing rule without normalisation) changes nothing
+        obs, *_ = env.step(-np.ones(env.action_space.shape, np.float32))
+    assert all(torch.equal(b, g.weight) for b, g in zip(before, env.unwrapped.network.groups, strict=True))
+    env.step(np.random.default_rng(0).uniform(-1, 1, env.action_space.shape).astype(np.float32))
+    after = [g.weight for g in env.unwrapped.network.groups]
+    assert any(not torch.equal(b, a) for b, a in zip(before, after, strict=True))
+
+
+def test_homeostasis_is_for_the_lif_mlps_only():
+    with pytest.raises(ValueError, match="homeostasis"):
+        make("unsup_single", homeostasis=1.0)
+
+
+def test_homeostasis_brings_a_silenced_hidden_layer_back_and_frozen_tests_leave_it_alone():
+    """Zero plasticity on a net whose hidden layer cannot reach threshold: with homeostasis the hidden θ falls
+    image by image until the neurons fire again; without it they stay silent. Frozen presentations (the held-out
+    test) neither adapt θ nor keep what they change."""
+    from envs.synapse.evaluation import frozen_accuracy, present
+
+    def hidden_spikes_per_image(homeostasis: float) -> tuple[list[float], torch.Tensor]:
+        env = make("semi", homeostasis=homeostasis, target_rate=0.1)
+        env.reset(seed=0)
+        network = env.unwrapped.network
+        network.groups[0].weight.mul_(0.1)  # a tenth of the drive: the hidden layer falls silent
+        spikes = []
+        for _ in range(25):
+            done = False
+            while not done:
+                _, _, done, _, _ = env.step(np.zeros(env.action_space.shape, np.float32))
+            spikes.append(float(network.history.counts["h1"].sum()))
+            env.reset()
+        return spikes, network.threshold_offsets()[0].clone()  # the hidden layer's θ
+
+    silent, theta_off = hidden_spikes_per_image(0.0)
+    recovered, theta_on = hidden_spikes_per_image(1.0)
+    assert silent[0] == 0 and max(silent) == 0 and torch.all(theta_off == 0)
+    assert recovered[0] == 0 and recovered[-1] > 0 and theta_on.max() < 0
+    env = make("semi", homeostasis=1.0)
+    env.reset(seed=0)
+    network, inner = env.unwrapped.network, env.unwrapped
+    network.theta.fill_(-0.3)
+    present(network, inner.data.test_x[0], inner.config, np.random.default_rng(0))
+    frozen_accuracy(inner.scenario, inner.data, inner.config, 5, 0, seed=0)
+    assert torch.all(network.theta == -0.3)
 
 
 def test_unsupervised_scenarios_offer_no_teacher():

@@ -114,6 +114,20 @@ def test_subtractive_normalisation_keeps_the_sum_when_synapses_sit_at_the_bounds
     assert group.weight[0, 0] == group.weight[1, 0] == 1.0  # already at w_max: the give-back goes elsewhere
 
 
+def test_event_centring_removes_each_neurons_common_change_and_keeps_its_differences():
+    from envs.synapse.groups import centre_per_post
+
+    post = torch.tensor([0, 0, 0, 2, 2, 1])
+    centred = centre_per_post(post, torch.tensor([0.3, 0.3, 0.3, 0.5, -0.1, 0.7]), 3)
+    torch.testing.assert_close(centred, torch.tensor([0.0, 0.0, 0.0, 0.3, -0.3, 0.0]))
+    weight = torch.zeros(4, 3)
+    group = SynapseGroup("g", "a", "b", weight.clone(), -1.0, 1.0, 0.5)
+    pre = torch.tensor([0, 1, 3, 0, 2, 2])
+    group.apply_delta(pre, post, centre_per_post(post, torch.tensor([-1.0, -0.6, -0.8, 0.4, 0.2, 1.0]), 3))
+    torch.testing.assert_close(group.weight.sum(0), weight.sum(0))  # no neuron's summed input moved
+    torch.testing.assert_close(group.weight[0, 0] - group.weight[1, 0], torch.tensor(-0.2))
+
+
 def test_history_orders_oldest_first_and_counts():
     history = SpikeHistory({"x": 3}, k=2)
     for step in ([1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]):

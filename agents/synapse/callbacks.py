@@ -71,6 +71,7 @@ class SynapseMetricsCallback(BaseCallback):
         axis.set_ylabel("Δd")
         self.logger.record("synapse/kernel", Figure(figure, close=True), exclude=("stdout", "log", "json", "csv"))
         self.logger.dump(self.num_timesteps)
+        plt.close(figure)  # Figure(close=True) closes it only where a TensorBoard output wrote it
 
 
 class SCALSynapseCallback(BaseCallback):

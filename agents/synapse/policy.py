@@ -62,8 +62,10 @@ class EventNet(nn.Module):
         hidden: tuple[int, ...] = (128, 128),
         final_gain: float = 1.0,
         n_out: int = 1,
+        with_features: bool = False,
     ) -> None:
         super().__init__()
+        self.with_features = with_features
         self.cnn = nn.Sequential(
             nn.Conv1d(2, channels[0], 5, padding=2),
             nn.ReLU(),
@@ -75,8 +77,12 @@ class EventNet(nn.Module):
         self.mlp = fusion_mlp(channels[1] + N_FUSED, hidden, final_gain, n_out)
 
     def forward(self, histories: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
-        """``histories (E, 2, K)``, ``scalars (E, N_FUSED)`` → ``(E,)`` (``(E, n_out)`` when ``n_out > 1``)."""
-        out = self.mlp(torch.cat([self.cnn(histories), scalars], dim=1))
+        """``histories (E, 2, K)``, ``scalars (E, N_FUSED)`` → ``(E,)`` (``(E, n_out)`` when ``n_out > 1``);
+        with ``with_features`` ``(E, n_out + h)``: the outputs followed by the last hidden layer's activations."""
+        features = self.mlp[:-1](torch.cat([self.cnn(histories), scalars], dim=1))
+        out = self.mlp[-1](features)
+        if self.with_features:
+            return torch.cat([out, features], dim=1)
         return out.squeeze(1) if out.shape[1] == 1 else out
 
 
@@ -151,6 +157,42 @@ class CoherentEventGaussian(MaskedDiagGaussian):
         return 0.5 * (self.mask.sum(-1) * (1.0 + math.log(2 * math.pi)) + self._logdet())
 
 
+class RuleNoiseGaussian(MaskedDiagGaussian):
+    """Gaussian Δd whose exploration perturbs the rule itself: ``Δd = m + σ·ε + σ_r·φ̂ᵀz``.
+
+    ``ε ~ N(0, I)`` is independent per event; ``z ~ N(0, I_h)`` is one perturbation of the actor's last layer,
+    shared by every event until :meth:`resample` (the policy's ``reset_noise``: SB3 calls it every
+    ``sde_sample_freq`` steps with ``use_sde``). ``φ̂`` are the actor's last hidden activations (detached),
+    scaled to unit length, so each event's Δd is ``N(m, σ² + σ_r²)`` and events with similar activity are
+    pushed the same way. This is gSDE (Raffin et al. 2022) with one exploration matrix for all events: an
+    image's reward then answers for one change of the rule, not for thousands of independent per-event draws.
+    As in gSDE, the log-probability is the per-event marginal (padding left out).
+    """
+
+    def __init__(self, action_dim: int, feature_dim: int) -> None:
+        super().__init__(action_dim)
+        self.feature_dim = feature_dim
+        self.resample()
+
+    def resample(self) -> None:
+        """Draw a new shared perturbation ``z``."""
+        self.z = torch.randn(self.feature_dim)
+
+    def proba_distribution(self, mean_actions, log_std, mask, features, log_std_rule):
+        features = features.detach()
+        direction = features / features.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        self.rule_noise = (direction @ self.z.to(features.device)) * torch.exp(log_std_rule)
+        self.independent_std = torch.exp(log_std).expand_as(mean_actions)
+        std = torch.sqrt(torch.exp(2 * log_std) + torch.exp(2 * log_std_rule)).expand_as(mean_actions)
+        self.distribution = torch.distributions.Normal(mean_actions, std)
+        self.mask = mask
+        return self
+
+    def sample(self) -> torch.Tensor:
+        noise = torch.randn_like(self.distribution.mean) * self.independent_std
+        return self.distribution.mean + self.rule_noise + noise
+
+
 class SynapsePolicy(ActorCriticPolicy):
     """Shared per-synapse actor-critic (SB3). Use as ``policy: agents.synapse.policy.SynapsePolicy``.
 
@@ -165,6 +207,9 @@ class SynapsePolicy(ActorCriticPolicy):
         coherent_dim: d > 0 adds coherent exploration (:class:`CoherentEventGaussian`): the actor also outputs
             d directions per event and one d-dimensional noise per step is shared by the events (0: off).
         coherent_log_std_init: initial log σ_c of the coherent noise.
+        rule_noise_log_std_init: initial log σ_r of the rule noise used with ``use_sde`` (:class:`RuleNoiseGaussian`:
+            one perturbation of the actor's last layer shared by all events, redrawn every ``sde_sample_freq``
+            steps); only with ``use_sde``.
         **kwargs: other ``ActorCriticPolicy`` arguments (optimizer_class, optimizer_kwargs, ...).
     """
 
@@ -179,6 +224,7 @@ class SynapsePolicy(ActorCriticPolicy):
         hidden: tuple[int, ...] = (128, 128),
         coherent_dim: int = 0,
         coherent_log_std_init: float = -1.0,
+        rule_noise_log_std_init: float = -1.0,
         **kwargs: Any,
     ) -> None:
         capacity = action_space.shape[0] if len(action_space.shape) == 1 else 0
@@ -192,14 +238,23 @@ class SynapsePolicy(ActorCriticPolicy):
             raise ValueError(f"n_group_nets={n_group_nets} is invalid; allowed: an integer >= 1")
         if coherent_dim < 0:
             raise ValueError(f"coherent_dim={coherent_dim} is invalid; allowed: an integer >= 0 (0: off)")
+        if coherent_dim and kwargs.get("use_sde"):
+            raise ValueError("coherent_dim > 0 and use_sde are exclusive; allowed: one exploration scheme at a time")
         self.coherent_dim, self.coherent_log_std_init = coherent_dim, coherent_log_std_init
+        self.rule_noise_log_std_init = rule_noise_log_std_init
         self.net_kwargs = dict(channels=tuple(cnn_channels), hidden=tuple(hidden))
         self.n_group_nets, self.shared_log_std_init = n_group_nets, log_std_init
         kwargs.pop("ortho_init", None)
         super().__init__(observation_space, action_space, lr_schedule, ortho_init=False, **kwargs)
 
     def _build(self, lr_schedule) -> None:
-        self.actor = GroupedEventNet(self.n_group_nets, final_gain=0.01, n_out=1 + self.coherent_dim, **self.net_kwargs)
+        self.actor = GroupedEventNet(
+            self.n_group_nets,
+            final_gain=0.01,
+            n_out=1 + self.coherent_dim,
+            with_features=self.use_sde,
+            **self.net_kwargs,
+        )
         self.critic = GroupedEventNet(self.n_group_nets, **self.net_kwargs)
         self.log_std = nn.Parameter(torch.full((1,), float(self.shared_log_std_init)))
         self._build_distribution(lr_schedule)
@@ -213,6 +268,7 @@ class SynapsePolicy(ActorCriticPolicy):
             hidden=self.net_kwargs["hidden"],
             coherent_dim=self.coherent_dim,
             coherent_log_std_init=self.coherent_log_std_init,
+            rule_noise_log_std_init=self.rule_noise_log_std_init,
         )
         return data
 
@@ -222,16 +278,29 @@ class SynapsePolicy(ActorCriticPolicy):
         if self.coherent_dim:
             self.log_std_coherent = nn.Parameter(torch.full((1,), float(self.coherent_log_std_init)))
             self.action_dist = CoherentEventGaussian(capacity)
+        elif self.use_sde:
+            self.log_std_rule = nn.Parameter(torch.full((1,), float(self.rule_noise_log_std_init)))
+            self.action_dist = RuleNoiseGaussian(capacity, self.net_kwargs["hidden"][-1])
         else:
             self.action_dist = MaskedDiagGaussian(capacity)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     def _distribution(self, actor_out: torch.Tensor, mask: torch.Tensor) -> MaskedDiagGaussian:
-        """Distribution from the actor's outputs ``(B, C)`` (``(B, C, 1 + d)`` with coherent exploration)."""
+        """Distribution from the actor's outputs ``(B, C)`` (``(B, C, 1 + d)`` with coherent exploration,
+        ``(B, C, 1 + h)`` with rule noise)."""
+        if self.use_sde:
+            mean, features = torch.tanh(actor_out[..., 0]), actor_out[..., 1:]
+            return self.action_dist.proba_distribution(mean, self.log_std, mask, features, self.log_std_rule)
         if not self.coherent_dim:
             return self.action_dist.proba_distribution(torch.tanh(actor_out), self.log_std, mask)
         mean, directions = torch.tanh(actor_out[..., 0]), actor_out[..., 1:]
         return self.action_dist.proba_distribution(mean, self.log_std, mask, directions, self.log_std_coherent)
+
+    def reset_noise(self, n_envs: int = 1) -> None:
+        """Draw a new rule perturbation, shared by all events of all ``n_envs`` (with ``use_sde``)."""
+        if not self.use_sde:
+            raise ValueError("reset_noise() needs use_sde=True (rule noise); allowed: use_sde True")
+        self.action_dist.resample()
 
     @staticmethod
     def _mask(obs: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,9 @@ def transfer(model: Any, env: gym.Env) -> Any:
     so a rule trained with another ``capacity`` (or per event) is copied into a model built for ``env``."""
     if not hasattr(model, "policy") or model.observation_space.shape == env.observation_space.shape:
         return model
-    clone = type(model)(type(model.policy), env, policy_kwargs=model.policy_kwargs, device="cpu")
+    clone = type(model)(
+        type(model.policy), env, policy_kwargs=model.policy_kwargs, use_sde=getattr(model, "use_sde", False), device="cpu"
+    )
     clone.policy.load_state_dict(model.policy.state_dict())
     return clone
 

@@ -8,7 +8,7 @@ from typing import Any
 from envs.synapse.data import DATA_SOURCES
 
 SCENARIOS = ("unsup_single", "unsup_dual", "grad_mimicry", "semi")
-WEIGHT_NORMALIZATIONS = ("none", "subtractive")
+WEIGHT_NORMALIZATIONS = ("none", "subtractive", "events")
 THIRD_FACTORS = {
     "unsup_single": ("none", "reward"),
     "unsup_dual": ("none", "reward"),
@@ -75,6 +75,8 @@ class SynapseEnvConfig:
     represent_every: int = 5
     weight_normalization: str = "none"  # "subtractive": each post neuron keeps its summed input weight
     renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
+    homeostasis: float = 0.0  # LIF MLPs: per-image threshold change per unit of rate error, hidden and output neurons (0: off)
+    target_rate: float = 0.05  # the spikes per step that homeostasis holds every neuron at
     # structural plasticity (off with sleep_every = 0)
     sleep_every: int = 0  # episodes between sleep phases
     sleep_replay: int = 20  # stored input trains (the most recent images) replayed in a sleep phase
@@ -183,6 +185,9 @@ def validate(c: SynapseEnvConfig) -> None:
         ", ".join(WEIGHT_NORMALIZATIONS),
     )
     _check(isinstance(c.renew_every, int) and c.renew_every >= 0, "renew_every", c.renew_every, "an integer >= 0")
+    _check(c.homeostasis >= 0, "homeostasis", c.homeostasis, ">= 0 (0: off)")
+    _check(not (c.unsupervised and c.homeostasis), "homeostasis", c.homeostasis, "0 in unsup_* (Diehl–Cook's θ)")
+    _check(0 < c.target_rate < 1, "target_rate", c.target_rate, "in (0, 1)")
     _check(isinstance(c.sleep_every, int) and c.sleep_every >= 0, "sleep_every", c.sleep_every, "an integer >= 0")
     _check(isinstance(c.sleep_replay, int) and c.sleep_replay >= 1, "sleep_replay", c.sleep_replay, "an integer >= 1")
     for name in ("prune_fraction", "grow_fraction"):

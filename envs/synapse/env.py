@@ -13,6 +13,7 @@ from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import load_digits_split
 from envs.synapse.evaluation import encode
 from envs.synapse.events import N_SCALARS, EventBatch, column, event_features, find_events
+from envs.synapse.groups import centre_per_post
 from envs.synapse.render import receptive_fields
 from envs.synapse.scenarios import SIGNAL_CLIP, Scenario, make_scenario
 from envs.synapse.structural import sleep
@@ -205,11 +206,15 @@ class SynapsePlasticityEnv(gym.Env):
 
     def apply(self, batch: EventBatch, delta_d: torch.Tensor) -> None:
         """Apply ``Δw = η·Δd`` to every event of ``batch`` (group by group, clipped; with
-        ``weight_normalization="subtractive"`` each post neuron then gives back its summed change)."""
+        ``weight_normalization="subtractive"`` each post neuron then gives back its summed change, with
+        ``"events"`` its events' Δd are first centred)."""
         for group in self.network.groups:
             sel = batch.group == group.index
             if sel.any():
-                applied = group.apply_delta(batch.pre[sel], batch.post[sel], delta_d[sel])
+                dd = delta_d[sel]
+                if self.config.weight_normalization == "events":
+                    dd = centre_per_post(batch.post[sel], dd, group.weight.shape[1])
+                applied = group.apply_delta(batch.pre[sel], batch.post[sel], dd)
                 if self.config.weight_normalization == "subtractive":
                     group.subtract_mean_change_(batch.post[sel], applied)
 
@@ -232,6 +237,7 @@ class SynapsePlasticityEnv(gym.Env):
         terminated = self.t >= self.config.n_steps
         if terminated:
             final, metrics = self.scenario.end_image()
+            self.network.end_image()
             reward += final - self.phi  # potential-based shaping: Φ = 0 at the end, so Σ shaping = −Φ_0
             info.update(metrics)
             self.episodes += 1

@@ -92,3 +92,12 @@ class SynapseGroup:
                 free &= self.connectivity
             self.weight.sub_(free * (excess / free.sum(0).clamp(min=1)))
             self.clip_()
+
+
+def centre_per_post(post: torch.Tensor, delta_d: torch.Tensor, n_post: int) -> torch.Tensor:
+    """``Δd`` minus the mean ``Δd`` of the events onto the same post neuron (``weight_normalization="events"``):
+    each neuron's changes in a step sum to zero before clipping, so only differences between its co-active
+    synapses remain and a change common to all its events (e.g. depressing every active input) has no effect."""
+    count = torch.zeros(n_post).index_add_(0, post, torch.ones_like(delta_d))
+    total = torch.zeros(n_post).index_add_(0, post, delta_d)
+    return delta_d - (total / count.clamp(min=1))[post]

@@ -56,6 +56,9 @@ class SpikingNetwork:
         """The group called ``name``."""
         return next(g for g in self.groups if g.name == name)
 
+    def end_image(self) -> None:
+        """Called once after every plasticity episode (not after frozen presentations)."""
+
 
 class DiehlCookNetwork(SpikingNetwork):
     """Diehl–Cook network; ``step`` advances one ``dt``.
@@ -121,6 +124,10 @@ class LIFMLP(SpikingNetwork):
         k: spike-history length K.
         generator: torch generator for the initial weights.
         init_gain: initial weights ~ N(0, (gain/√n_pre)²); 3 keeps every layer at ~5–20% spikes per step.
+        homeostasis: h ≥ 0; after every plasticity episode each non-input neuron's threshold offset θ moves by
+            ``h · (rate − target_rate)`` (rate: spikes per step in that image), so silenced neurons come back and
+            runaway ones calm down (intrinsic plasticity, Turrigiano 2008); 0: off. θ ≥ −0.9·(V_th − V_rest).
+        target_rate: the spikes per step that homeostasis holds each neuron at.
     """
 
     def __init__(
@@ -132,8 +139,11 @@ class LIFMLP(SpikingNetwork):
         k: int,
         generator: torch.Generator,
         init_gain: float = 3.0,
+        homeostasis: float = 0.0,
+        target_rate: float = 0.05,
     ) -> None:
         self.params = params
+        self.homeostasis, self.target_rate = homeostasis, target_rate
         names = ["input", *[f"h{i}" for i in range(1, len(sizes) - 1)], "out"]
         self.layers = dict(zip(names, sizes, strict=True))
         n_proj = len(sizes) - 1
@@ -144,6 +154,7 @@ class LIFMLP(SpikingNetwork):
             self.groups.append(
                 SynapseGroup(f"layer{i}", names[i], names[i + 1], w, -w_max, w_max, eta, i, i / max(n_proj - 1, 1))
             )
+        self.theta = torch.zeros(sum(sizes[1:]))  # threshold offsets of the non-input neurons (homeostasis)
         self._init_history(k)
         self.begin_image()
 
@@ -152,14 +163,26 @@ class LIFMLP(SpikingNetwork):
         self.states = [lif_initial_state(n, self.params) for n in list(self.layers.values())[1:]]
         self.history.clear()
 
+    def threshold_offsets(self) -> tuple[torch.Tensor, ...]:
+        """θ of every non-input layer."""
+        return torch.split(self.theta, list(self.layers.values())[1:])
+
+    def end_image(self) -> None:
+        """Homeostasis: move each neuron's θ toward its target rate (no-op when ``homeostasis`` is 0)."""
+        if not self.homeostasis or not self.history.steps:
+            return
+        rates = torch.cat([self.history.counts[name] for name in list(self.layers)[1:]]) / self.history.steps
+        floor = -0.9 * abs(self.params.v_th - self.params.v_rest)
+        self.theta.add_(self.homeostasis * (rates - self.target_rate)).clamp_(min=floor)
+
     def propagate(
         self, input_spikes: torch.Tensor, states: list[LIFState], weights: list[torch.Tensor], smooth: bool = False
     ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[LIFState]]:
         """Pure forward of one step: ``(weighted inputs, spikes, new states)`` of every non-input layer."""
         inputs, spikes, new_states, s = [], [], [], input_spikes
-        for w, state in zip(weights, states, strict=True):
+        for w, state, theta in zip(weights, states, self.threshold_offsets(), strict=True):
             current = s @ w
-            s, state = lif_step(current, state, self.params, smooth=smooth)
+            s, state = lif_step(current, state, self.params, theta, smooth=smooth)
             inputs.append(current)
             spikes.append(s)
             new_states.append(state)

@@ -137,7 +137,15 @@ class MLPScenario(Scenario):
         super().__init__(config)
         sizes = (n_input, *config.hidden_sizes, 10)
         self.network = LIFMLP(
-            sizes, lif_parameters(config), config.w_max, config.eta, config.history, generator, config.init_gain
+            sizes,
+            lif_parameters(config),
+            config.w_max,
+            config.eta,
+            config.history,
+            generator,
+            config.init_gain,
+            config.homeostasis,
+            config.target_rate,
         )
 
     def output_prediction(self) -> int:
