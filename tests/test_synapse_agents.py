@@ -291,6 +291,8 @@ def test_rule_noise_policy_redraws_every_sde_sample_freq_steps_saves_and_transfe
         PPO(SynapsePolicy, vec, use_sde=True, policy_kwargs={"coherent_dim": 2})
     with pytest.raises(ValueError, match="use_sde"):
         PPO(SynapsePolicy, vec).policy.reset_noise()
+    with pytest.raises(ValueError, match="rule_noise_log_std_init"):
+        PPO(SynapsePolicy, vec, policy_kwargs={"rule_noise_log_std_init": -2.0})
 
 
 def test_a_rule_trained_at_one_capacity_transfers_to_another():

@@ -96,6 +96,9 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"homeostasis": -0.5}, "homeostasis"),
         ({"target_rate": 0.0}, "target_rate"),
         ({"target_rate": 1.5}, "target_rate"),
+        ({"homeostasis": "strong"}, "homeostasis"),
+        ({"n_steps": "8"}, "n_steps"),
+        ({"margin_shaping": True}, "margin_shaping"),
     ],
 )
 def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):

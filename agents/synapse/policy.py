@@ -209,7 +209,7 @@ class SynapsePolicy(ActorCriticPolicy):
         coherent_log_std_init: initial log σ_c of the coherent noise.
         rule_noise_log_std_init: initial log σ_r of the rule noise used with ``use_sde`` (:class:`RuleNoiseGaussian`:
             one perturbation of the actor's last layer shared by all events, redrawn every ``sde_sample_freq``
-            steps); only with ``use_sde``.
+            steps); only with ``use_sde`` (default −1).
         **kwargs: other ``ActorCriticPolicy`` arguments (optimizer_class, optimizer_kwargs, ...).
     """
 
@@ -224,7 +224,7 @@ class SynapsePolicy(ActorCriticPolicy):
         hidden: tuple[int, ...] = (128, 128),
         coherent_dim: int = 0,
         coherent_log_std_init: float = -1.0,
-        rule_noise_log_std_init: float = -1.0,
+        rule_noise_log_std_init: float | None = None,
         **kwargs: Any,
     ) -> None:
         capacity = action_space.shape[0] if len(action_space.shape) == 1 else 0
@@ -241,6 +241,11 @@ class SynapsePolicy(ActorCriticPolicy):
         if coherent_dim and kwargs.get("use_sde"):
             raise ValueError("coherent_dim > 0 and use_sde are exclusive; allowed: one exploration scheme at a time")
         self.coherent_dim, self.coherent_log_std_init = coherent_dim, coherent_log_std_init
+        if rule_noise_log_std_init is not None and not kwargs.get("use_sde"):
+            raise ValueError(
+                f"rule_noise_log_std_init={rule_noise_log_std_init} is invalid without use_sde; allowed: "
+                "use_sde True (rule noise), or leave it unset"
+            )
         self.rule_noise_log_std_init = rule_noise_log_std_init
         self.net_kwargs = dict(channels=tuple(cnn_channels), hidden=tuple(hidden))
         self.n_group_nets, self.shared_log_std_init = n_group_nets, log_std_init
@@ -279,7 +284,8 @@ class SynapsePolicy(ActorCriticPolicy):
             self.log_std_coherent = nn.Parameter(torch.full((1,), float(self.coherent_log_std_init)))
             self.action_dist = CoherentEventGaussian(capacity)
         elif self.use_sde:
-            self.log_std_rule = nn.Parameter(torch.full((1,), float(self.rule_noise_log_std_init)))
+            log_std_rule = -1.0 if self.rule_noise_log_std_init is None else self.rule_noise_log_std_init
+            self.log_std_rule = nn.Parameter(torch.full((1,), float(log_std_rule)))
             self.action_dist = RuleNoiseGaussian(capacity, self.net_kwargs["hidden"][-1])
         else:
             self.action_dist = MaskedDiagGaussian(capacity)

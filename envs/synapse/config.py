@@ -123,12 +123,25 @@ def make_config(**kwargs: Any) -> SynapseEnvConfig:
     _check(scenario in SCENARIOS, "scenario", scenario, ", ".join(SCENARIOS))
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()}
     config = SynapseEnvConfig(**values)
+    _check_numbers(config)
     filled = {k: v for k, v in SCENARIO_DEFAULTS[scenario].items() if getattr(config, k) is None}
     config = replace(config, **filled)
     if "history" not in kwargs:  # K defaults to T (capped by a user-given T)
         config = replace(config, history=min(config.history, config.n_steps))
     validate(config)
     return config
+
+
+NUMBER_TYPES = {"float": False, "int": False, "float | None": True, "int | None": True}  # type → None allowed
+
+
+def _check_numbers(c: SynapseEnvConfig) -> None:
+    """Every numeric argument is a number (not a string or a bool), so the range checks below can compare it."""
+    for f in fields(c):
+        if f.type in NUMBER_TYPES:
+            value = getattr(c, f.name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            _check(number or (value is None and NUMBER_TYPES[f.type]), f.name, value, "a number")
 
 
 def validate(c: SynapseEnvConfig) -> None:
