@@ -93,6 +93,9 @@ def test_events_are_real_and_third_factor_is_exposed():
         ({"weight_normalization": "divisive"}, "weight_normalization"),
         ({"weight_normalization": "event"}, "weight_normalization"),
         ({"paired_baseline": "yes"}, "paired_baseline"),
+        ({"replay_reward": 1.0}, "replay_reward"),
+        ({"step_centring": "yes"}, "step_centring"),
+        ({"paired_baseline": 1}, "paired_baseline"),
         ({"homeostasis": -0.5}, "homeostasis"),
         ({"target_rate": 0.0}, "target_rate"),
         ({"target_rate": 1.5}, "target_rate"),
@@ -106,10 +109,30 @@ def test_invalid_kwargs_raise_value_error_naming_the_argument(kwargs, name):
         make("semi", **kwargs)
 
 
-@pytest.mark.parametrize("name, value", [("progress_probes", 4), ("paired_baseline", True)])
+@pytest.mark.parametrize("name, value", [("progress_probes", 4), ("paired_baseline", True), ("replay_reward", True)])
 def test_semi_reward_options_are_semi_only(name, value):
     with pytest.raises(ValueError, match=name):
         make("grad_mimicry", **{name: value})
+
+
+def test_step_centring_ignores_a_constant_rule_and_keeps_differences_between_neurons():
+    env = make("semi", step_centring=True, third_factor="teacher", eta=0.5)
+    obs, _ = env.reset(seed=0)
+    groups = env.unwrapped.network.groups
+    before = [g.weight.clone() for g in groups]
+    for _ in range(3):  # a common depression of every event (what silences a network) changes nothing
+        obs, *_ = env.step(-0.3 * np.ones(env.action_space.shape, np.float32))
+    assert all(torch.allclose(b, g.weight, atol=1e-6) for b, g in zip(before, groups, strict=True))
+    before = [g.weight.clone() for g in groups]
+    batch = env.unwrapped.batch
+    action = np.zeros(env.action_space.shape, np.float32)
+    action[: len(batch)] = np.where(batch.group.numpy() == 0, 0.8, -0.2)  # two groups: each one's mean is removed
+    action[: len(batch)] += np.random.default_rng(0).uniform(-0.1, 0.1, len(batch))
+    env.step(action)
+    changed = [not torch.equal(b, g.weight) for b, g in zip(before, groups, strict=True)]
+    assert all(changed[g] == bool((batch.group == g).sum() > 1) for g in range(len(groups)))
+    for g, b in zip(groups, before, strict=True):  # away from the bounds each group's summed change is 0
+        assert float((g.weight - b).sum()) == pytest.approx(0.0, abs=1e-4)
 
 
 def test_event_normalisation_ignores_a_constant_rule_and_passes_differences():
@@ -274,17 +297,27 @@ def test_progress_reward_is_the_paired_probe_change_caused_by_the_updates():
         only.reset()
 
 
+def semi_twins(option: dict, **kwargs) -> tuple[gym.Env, gym.Env]:
+    """The same semi env without and with ``option``, both reset with seed 2 (same images and spikes)."""
+    plain, other = make("semi", **kwargs), make("semi", **option, **kwargs)
+    plain.reset(seed=2)
+    other.reset(seed=2)
+    return plain, other
+
+
+def random_actions(n: int) -> list[np.ndarray]:
+    """``n`` seeded uniform Δd vectors for the tiny env's 32 event slots."""
+    rng = np.random.default_rng(0)
+    return [rng.uniform(-1, 1, 32).astype(np.float32) for _ in range(n)]
+
+
 def test_paired_baseline_subtracts_the_no_plasticity_reward_of_the_same_image():
     """Same seed and actions with and without the baseline: the same images, spikes and weights; each episode's
     reward differs by exactly R_0, and zero plasticity earns exactly 0."""
     kwargs = dict(third_factor="teacher", init_gain=6.0, eta=0.5)
-    plain, paired = make("semi", **kwargs), make("semi", paired_baseline=True, **kwargs)
-    plain.reset(seed=2)
-    paired.reset(seed=2)
-    rng = np.random.default_rng(0)
+    plain, paired = semi_twins({"paired_baseline": True}, **kwargs)
     shifts = []
-    for _ in range(4):
-        action = rng.uniform(-1, 1, 32).astype(np.float32)
+    for action in random_actions(4):
         (r_plain, _), (r_paired, info) = play_episode(plain, action), play_episode(paired, action)
         assert r_paired == pytest.approx(r_plain - info["zero_plasticity_reward"])
         shifts.append(info["zero_plasticity_reward"])
@@ -293,6 +326,35 @@ def test_paired_baseline_subtracts_the_no_plasticity_reward_of_the_same_image():
     assert len(set(shifts)) > 1  # a per-image baseline, not a constant
     for a, b in zip(plain.unwrapped.network.groups, paired.unwrapped.network.groups, strict=True):
         assert torch.equal(a.weight, b.weight)
+    assert play_episode(paired, np.zeros(32, dtype=np.float32))[0] == 0.0
+
+
+def test_replay_reward_is_the_frozen_reward_of_the_same_train_after_the_episode():
+    """Same seed and actions with and without replay: the same weights and thresholds (homeostasis answers to the
+    plastic presentation either way); the replayed reward is the frozen reward of the episode's spike train on the
+    weights the episode left, and zero plasticity earns exactly 0 against the paired baseline."""
+    kwargs = dict(third_factor="teacher", init_gain=6.0, eta=0.5, homeostasis=1.0)
+    plain, replay = semi_twins({"replay_reward": True}, **kwargs)
+    differs = []
+    for action in random_actions(4):
+        spikes, network = replay.unwrapped.input_spikes, replay.unwrapped.network
+        theta_during = network.theta.clone()  # homeostasis moves θ only after the replay
+        (r_plain, _), (r_replay, info) = play_episode(plain, action), play_episode(replay, action)
+        theta_after = network.theta.clone()
+        network.theta.copy_(theta_during)
+        scenario = replay.unwrapped.scenario
+        assert r_replay == pytest.approx(scenario.frozen_reward(spikes, scenario.label))
+        network.theta.copy_(theta_after)
+        assert info["plastic_reward"] == pytest.approx(r_plain)
+        differs.append(r_replay != r_plain)
+        assert torch.equal(plain.unwrapped.network.theta, replay.unwrapped.network.theta)
+        plain.reset()
+        replay.reset()
+    assert any(differs)
+    for a, b in zip(plain.unwrapped.network.groups, replay.unwrapped.network.groups, strict=True):
+        assert torch.equal(a.weight, b.weight)
+    paired = make("semi", replay_reward=True, paired_baseline=True, **kwargs)
+    paired.reset(seed=3)
     assert play_episode(paired, np.zeros(32, dtype=np.float32))[0] == 0.0
 
 

@@ -68,12 +68,14 @@ class SynapseEnvConfig:
     progress_probes: int = 0  # semi: N > 0 adds the mean change of the reward on N probe images (frozen weights)
     progress_only: bool = False  # semi with probes: the episode reward is the probe change alone
     paired_baseline: bool = False  # semi: subtract the reward of the same spike train with no plasticity
+    replay_reward: bool = False  # semi: R is that of the spike train presented again after the episode (frozen)
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     diversity_window: int = 20
     represent_every: int = 5
     weight_normalization: str = "none"  # "subtractive": each post neuron keeps its summed input weight
+    step_centring: bool = False  # each group's Δd is centred over the step's events (a rule's common part: no effect)
     renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
     homeostasis: float = 0.0  # LIF MLPs: per-image threshold change per unit of rate error, hidden and output neurons (0: off)
     target_rate: float = 0.05  # the spikes per step that homeostasis holds every neuron at
@@ -180,17 +182,24 @@ def validate(c: SynapseEnvConfig) -> None:
         "an integer >= 0 (semi only; 0: off)",
     )
     _check(
-        c.progress_only in (False, True) and (c.progress_probes or not c.progress_only),
+        isinstance(c.progress_only, bool) and (c.progress_probes or not c.progress_only),
         "progress_only",
         c.progress_only,
         "false, or true with progress_probes > 0",
     )
     _check(
-        c.paired_baseline in (False, True) and (c.scenario == "semi" or not c.paired_baseline),
+        isinstance(c.paired_baseline, bool) and (c.scenario == "semi" or not c.paired_baseline),
         "paired_baseline",
         c.paired_baseline,
         "false, or true in semi",
     )
+    _check(
+        isinstance(c.replay_reward, bool) and (c.scenario == "semi" or not c.replay_reward),
+        "replay_reward",
+        c.replay_reward,
+        "false, or true in semi",
+    )
+    _check(isinstance(c.step_centring, bool), "step_centring", c.step_centring, "false or true")
     _check(
         c.weight_normalization in WEIGHT_NORMALIZATIONS,
         "weight_normalization",

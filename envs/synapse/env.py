@@ -207,11 +207,13 @@ class SynapsePlasticityEnv(gym.Env):
     def apply(self, batch: EventBatch, delta_d: torch.Tensor) -> None:
         """Apply ``Δw = η·Δd`` to every event of ``batch`` (group by group, clipped; with
         ``weight_normalization="subtractive"`` each post neuron then gives back its summed change, with
-        ``"events"`` its events' Δd are first centred)."""
+        ``"events"`` its events' Δd are first centred; ``step_centring`` centres each group's Δd over the step)."""
         for group in self.network.groups:
             sel = batch.group == group.index
             if sel.any():
                 dd = delta_d[sel]
+                if self.config.step_centring:
+                    dd = dd - dd.mean()
                 if self.config.weight_normalization == "events":
                     dd = centre_per_post(batch.post[sel], dd, group.weight.shape[1])
                 applied = group.apply_delta(batch.pre[sel], batch.post[sel], dd)

@@ -217,6 +217,10 @@ class SemiScenario(MLPScenario):
     ``onehot(y) − softmax(α·rates so far)`` for output neurons, its projection through fixed random
     feedback matrices for hidden neurons (direct feedback alignment, Nøkland 2016).
 
+    With ``replay_reward`` the episode reward is that of the same spike train presented again after the episode
+    with frozen weights: what the image's updates did to the network's answer on it, every event's update counted
+    in full (the last step's updates cannot change the plastic presentation's R).
+
     With probes (``progress_probes > 0``, :meth:`set_probes`) the episode reward also counts what the image's
     updates did to other images: the mean change of the reward on the probe images, each presented with frozen
     weights and the same spike train before and after the episode; ``progress_only`` keeps that change alone.
@@ -246,7 +250,18 @@ class SemiScenario(MLPScenario):
     def begin_image(self, label: int, input_spikes: torch.Tensor, represented: bool, image_id: int) -> None:
         if self.config.paired_baseline:  # what this image would earn from here with no plasticity
             self.zero_plasticity_reward = self.frozen_reward(input_spikes, label)
+        self.input_spikes = input_spikes
         super().begin_image(label, input_spikes, represented, image_id)
+
+    def replayed_reward(self) -> float:
+        """R of the episode's spike train presented again with the weights the episode left (no plasticity).
+        The plastic presentation's spike counts are kept, so homeostasis still answers to them."""
+        history = self.network.history
+        counts, steps = {name: c.clone() for name, c in history.counts.items()}, history.steps
+        reward = self.frozen_reward(self.input_spikes, self.label)
+        history.clear()
+        history.counts, history.steps = counts, steps
+        return reward
 
     def third_factor(self, batch: EventBatch, t: int) -> torch.Tensor | None:
         if self.config.third_factor != "teacher":
@@ -275,6 +290,9 @@ class SemiScenario(MLPScenario):
             self.network.history.counts["out"], self.label, self.network.history.steps, c.alpha_margin, c.alpha_spike
         )
         reward, info = self._record(self.output_prediction(), reward, {})
+        if c.replay_reward:
+            info["plastic_reward"] = reward
+            reward = self.replayed_reward()
         if c.paired_baseline:
             info["zero_plasticity_reward"] = self.zero_plasticity_reward
             reward -= self.zero_plasticity_reward
