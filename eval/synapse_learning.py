@@ -336,6 +336,16 @@ def summary(path: Path) -> str:
     return "\n".join(lines)
 
 
+def append_row(out: Path, row: dict) -> None:
+    """Append one result row to the CSV ``out``; the header is written only into an empty file, decided at write
+    time, so runs started in parallel on the same file (one process per seed) leave one header."""
+    with out.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        if handle.tell() == 0:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, with ``k:v`` lists (``--env-kwargs``, ``--train-kwargs``, ``-params``) as dicts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -406,19 +416,13 @@ def main() -> None:
         print(run(args, factor=args.third_factors[0], seed=args.seeds[0]))
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    new = not out.exists()
     for factor in args.third_factors:
         for rule in args.rules:
             if rule in ("true_gradient", "three_factor") and factor != "teacher":
                 continue  # needs the BPTT error in the observation
             for seed in args.seeds:
                 row = evaluate(args, rule, factor, seed)
-                with out.open("a", newline="") as handle:
-                    writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                    if new:
-                        writer.writeheader()
-                        new = False
-                    writer.writerow(row)
+                append_row(out, row)
                 print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -365,6 +367,19 @@ def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monk
     args.load_models = str(tmp_path / "missing_{seed}.zip")
     with pytest.raises(FileNotFoundError):
         protocol.evaluate(args, "ppo", "teacher", seed=3)
+
+
+def test_learning_rows_of_parallel_runs_share_one_header(tmp_path):
+    import eval.synapse_learning as protocol
+
+    out = tmp_path / "results.csv"
+    rows = [{name: f"{name}{i}" for name in protocol.FIELDS} for i in range(3)]
+    for row in rows:  # as separate processes would, each opening the file anew
+        protocol.append_row(out, row)
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join(protocol.FIELDS)
+    assert len(lines) == 4 and lines.count(lines[0]) == 1
+    assert list(csv.DictReader(out.open())) == rows
 
 
 def test_learning_protocol_rejects_per_event_credit_where_no_per_event_env_exists(capsys):
