@@ -10,7 +10,8 @@ Protocol for each (rule, third factor, seed):
    (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network
    is never renewed and reports the unshaped, unpaired reward). ``--load-models`` skips step 1 for saved rules;
    ``--validate-every N`` runs steps 2–3 on validation images from the training split every N training timesteps
-   and keeps the rule with the best validation accuracy (:mod:`agents.synapse.validation`).
+   and keeps the rule with the best validation accuracy (:mod:`agents.synapse.validation`); ``--restarts N``
+   trains N times from other training seeds and keeps the restart with the best validation accuracy.
 3. Held-out accuracy of that network with frozen weights on ``--test-images`` test images
    (``env.evaluate``: output argmax, or Diehl–Cook label assignment on ``--assign-images``).
 Rows are appended to a CSV; ``--summary`` prints a Markdown table of mean ± std over seeds.
@@ -63,6 +64,8 @@ SIZES = {
 PER_EVENT_IDS = {"grad_mimicry": "SynapseGradMimicryPerEvent-v0", "semi": "SynapseSemiPerEvent-v0"}
 # env kwargs of the fresh (evaluated) network: training devices off
 EVAL_OVERRIDES = dict(margin_shaping=0.0, renew_every=0, paired_baseline=False)
+# --restarts: restart r trains with seed + r · RESTART_SEED_STRIDE (far from the test and validation seeds)
+RESTART_SEED_STRIDE = 10_000
 FIELDS = [
     "scenario",
     "rule",
@@ -138,14 +141,16 @@ def save_artifacts(args: argparse.Namespace, rule: str, factor: str, seed: int, 
 
 
 def validation_callback(
-    args: argparse.Namespace, name: str, third_factor: str, seed: int
+    args: argparse.Namespace, name: str, third_factor: str, seed: int, restart: int = 0
 ) -> SynapseValidationCallback | None:
     """``--validate-every N``: the test protocol on the last ``--val-images`` training images of a fresh network
-    (seed ``seed + 2,000,000``) every N training timesteps; the best rule goes to ``--save-models`` (or a
-    temporary folder) as ``<scenario>__<rule>__<factor>__<seed>__best.zip``."""
+    (seed ``seed + 2,000,000``, the same for every restart) every N training timesteps; the best rule goes to
+    ``--save-models`` (or a temporary folder) as ``<scenario>__<rule>__<factor>__<seed>__best.zip``
+    (``__r<restart>__best.zip`` for restarts after the first)."""
     if not args.validate_every:
         return None
     folder = Path(args.save_models) if args.save_models else Path(tempfile.mkdtemp(prefix="synapse_val_"))
+    suffix = f"__r{restart}" if restart else ""
     kwargs = {**SIZES[args.size][args.scenario], "third_factor": third_factor, **args.env_kwargs, **EVAL_OVERRIDES}
     return SynapseValidationCallback(
         SCENARIO_IDS[args.scenario],
@@ -154,8 +159,32 @@ def validation_callback(
         plast_images=args.plast_images,
         n_val=args.val_images,
         seed=seed + 2_000_000,
-        best_model_path=folder / f"{args.scenario}__{name}__{third_factor}__{seed}__best.zip",
+        best_model_path=folder / f"{args.scenario}__{name}__{third_factor}__{seed}{suffix}__best.zip",
     )
+
+
+def train_rule(args: argparse.Namespace, rule: str, name: str, third_factor: str, seed: int) -> Any:
+    """Train an RL rule; with ``--validate-every``, the checkpoint with the best validation accuracy.
+
+    With ``--restarts N`` (restarts ``--first-restart`` … + N − 1), restart ``r`` trains on its own network,
+    images and policy initialisation (seed ``seed + r · RESTART_SEED_STRIDE``; restart 0 is the plain run) and
+    is validated on the same validation network as the others; the rule of the restart with the best
+    validation accuracy is returned (ties: the earlier restart). Test images play no part in the choice.
+    """
+    best, best_accuracy = None, -np.inf
+    for restart in range(args.first_restart, args.first_restart + args.restarts):
+        train_seed = seed + restart * RESTART_SEED_STRIDE
+        train_env, env_id = make_train_env(args, third_factor, train_seed)
+        validation = validation_callback(args, name, third_factor, seed, restart)
+        callbacks = [validation] if validation else []
+        model = build_rule(rule, train_env, train_seed, args.train_steps, env_id, args.params, args.verbose, callbacks)
+        if not validation:
+            return model
+        print(f"restart {restart}: validation accuracy (timesteps, accuracy): {validation.history}", flush=True)
+        if validation.best_accuracy > best_accuracy:
+            best, best_accuracy = validation.best_model_path, validation.best_accuracy
+    print(f"tested: {best} (validation accuracy {best_accuracy})", flush=True)
+    return load_agent(rule, str(best), device="cpu")
 
 
 def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) -> dict[str, Any]:
@@ -165,13 +194,7 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
     if learns and args.load_models:  # a saved rule of this seed instead of training one
         model = load_agent(rule, args.load_models.format(seed=seed), device="cpu")
     elif learns:
-        train_env, env_id = make_train_env(args, third_factor, seed)
-        validation = validation_callback(args, name, third_factor, seed)
-        callbacks = [validation] if validation else []
-        model = build_rule(rule, train_env, seed, args.train_steps, env_id, args.params, args.verbose, callbacks)
-        if validation:  # the rule with the best validation accuracy, not the last one
-            print(f"validation accuracy (timesteps, accuracy): {validation.history}", flush=True)
-            model = load_agent(rule, str(validation.best_model_path), device="cpu")
+        model = train_rule(args, rule, name, third_factor, seed)
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
@@ -376,6 +399,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the training split) and test the rule with the best validation accuracy instead of the last one",
     )
     parser.add_argument("--val-images", type=int, default=200, help="validation images (see --validate-every)")
+    parser.add_argument(
+        "--restarts",
+        type=int,
+        default=1,
+        help="N > 1 (with --validate-every): train each RL rule N times from different training seeds and test "
+        "the one with the best validation accuracy",
+    )
+    parser.add_argument(
+        "--first-restart",
+        type=int,
+        default=0,
+        help="index of the first restart (to run restarts in separate processes; restart 0 is the plain run)",
+    )
     parser.add_argument("-params", "--params", nargs="*", default=[], help="RL hyperparameter overrides k:v")
     parser.add_argument("--verbose", type=int, default=0, help="SB3 verbosity of RL training (1: stats)")
     parser.add_argument("--save-models", default=None, help="folder for the trained RL rules (SB3 zips)")
@@ -395,6 +431,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--credit per_event needs --scenario in {', '.join(PER_EVENT_IDS)}, not {args.scenario!r}")
     if args.validate_every < 0 or args.val_images < 1:
         parser.error(f"--validate-every {args.validate_every} / --val-images {args.val_images}: allowed >= 0 / >= 1")
+    if args.restarts < 1 or args.first_restart < 0:
+        parser.error(f"--restarts {args.restarts} / --first-restart {args.first_restart}: allowed >= 1 / >= 0")
+    if (args.restarts > 1 or args.first_restart) and not args.validate_every:
+        parser.error("--restarts N > 1 and --first-restart choose among rules by validation: add --validate-every")
     if args.validate_every and args.load_models:
         parser.error("--validate-every chooses among rules during training; it cannot be used with --load-models")
     import yaml

@@ -60,9 +60,36 @@ def test_learning_protocol_tests_the_rule_with_the_best_validation_accuracy(tmp_
     assert row["train_steps"] == 256 and 0.0 <= row["accuracy"] <= 1.0
 
 
+def test_learning_protocol_restarts_train_from_other_seeds_and_test_the_best_validated(tmp_path, monkeypatch):
+    import eval.synapse_learning as protocol
+
+    callbacks, chosen = [], []
+    real_callback, real_load = protocol.SynapseValidationCallback, protocol.load_agent
+    monkeypatch.setattr(
+        protocol, "SynapseValidationCallback", lambda *a, **k: callbacks.append(real_callback(*a, **k)) or callbacks[-1]
+    )
+    monkeypatch.setattr(protocol, "load_agent", lambda *a, **k: chosen.append(a[1]) or real_load(*a, **k))
+    argv = ["--scenario", "semi", "--size", "small", "--validate-every", "128", "--val-images", "20",
+            "--train-steps", "256", "-params", "n_epochs:1", "--plast-images", "2", "--test-images", "20",
+            "--save-models", str(tmp_path)]  # fmt: skip
+    protocol.evaluate(protocol.parse_args([*argv, "--restarts", "3"]), "ppo", "teacher", seed=0)
+    names = [callback.best_model_path.name for callback in callbacks]
+    assert names == [f"semi__ppo__teacher__0{suffix}__best.zip" for suffix in ("", "__r1", "__r2")]
+    best = max(callbacks, key=lambda callback: callback.best_accuracy)  # the first of equals, as the protocol
+    assert chosen == [str(best.best_model_path)]
+    weights = [PPO.load(tmp_path / name, device="cpu").policy.parameters_to_vector() for name in names]
+    assert not np.array_equal(weights[0], weights[1]) and not np.array_equal(weights[1], weights[2])
+    # a restart run on its own (another process) repeats that restart exactly
+    protocol.evaluate(protocol.parse_args([*argv, "--restarts", "1", "--first-restart", "2"]), "ppo", "teacher", 0)
+    assert callbacks[-1].history == callbacks[2].history
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
+        (["--restarts", "0", "--validate-every", "100"], "--restarts 0 / --first-restart 0: allowed >= 1 / >= 0"),
+        (["--restarts", "2"], "choose among rules by validation: add --validate-every"),
+        (["--first-restart", "1"], "choose among rules by validation: add --validate-every"),
         (["--validate-every", "-5"], "--validate-every -5 / --val-images 200: allowed >= 0 / >= 1"),
         (["--validate-every", "100", "--val-images", "0"], "--validate-every 100 / --val-images 0: allowed"),
         (["--validate-every", "100", "--load-models", "x_{seed}.zip"], "cannot be used with --load-models"),
