@@ -30,7 +30,8 @@ import yaml
 from agents.registry import AGENTS, get_entry
 from eval.jobs import Job, JobResults, run_local, run_ray
 from eval.plots import plot_learning_curves, plot_sweep
-from eval.report import (
+from eval.runs import RunRecord, RunSpec, find_finished, freeze_kwargs, resolve_steps
+from eval.tables import (
     curves_table,
     leaderboard_markdown,
     runs_table,
@@ -38,7 +39,6 @@ from eval.report import (
     summarize,
     write_csv,
 )
-from eval.runs import RunRecord, RunSpec, find_finished, freeze_kwargs, resolve_steps
 from train.cli import parse_key_values
 from train.environments import check_env_id, import_gym_packages
 

@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from eval.report import env_threshold, group_records  # noqa: E402
 from eval.runs import RunRecord, kwargs_label  # noqa: E402
 from eval.stats import bootstrap_ci, iqm  # noqa: E402
+from eval.tables import env_threshold, group_records  # noqa: E402
 
 
 def iqm_band(scores: np.ndarray, reps: int = 2000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

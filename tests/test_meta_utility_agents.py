@@ -9,7 +9,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from agents.meta_utility import AllBlocksAgent, ConfidenceExitAgent, RandomSkipAgent
 from agents.registry import get_entry, load_agent, make_agent
 from envs.meta_utility.env import MetaUtilityEnv
-from eval.meta_utility_evaluate import evaluate, oracle_cheapest_correct
+from eval.experiments.meta_utility_evaluate import evaluate, oracle_cheapest_correct
 
 
 @pytest.fixture(scope="module")

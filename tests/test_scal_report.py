@@ -1,4 +1,4 @@
-"""eval/scal_report.py: the committed sweep records alone reproduce the tables once the run folders are gone."""
+"""eval/experiments/scal_report.py: the committed sweep records alone reproduce the tables once the run folders are gone."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from eval import scal_report, scal_sweep
-from eval.report import summarize
+from eval.experiments import scal_report, scal_sweep
+from eval.tables import summarize
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eval import scal_sweep
+from eval.experiments import scal_sweep
 
 
 def sweep(tmp_path, *extra: str) -> list[dict]:

@@ -263,7 +263,7 @@ def test_rule_noise_policy_redraws_every_sde_sample_freq_steps_saves_and_transfe
     from stable_baselines3.common.callbacks import BaseCallback
 
     from envs.synapse_multi import make_multi_agent_vec_env
-    from eval.synapse_learning import transfer
+    from eval.experiments.synapse_learning import transfer
 
     kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher"}  # T = 8 steps per image
     vec = make_multi_agent_vec_env("SynapseSemiPerEvent-v0", 1, 0, kwargs)
@@ -300,7 +300,7 @@ def test_rule_noise_policy_redraws_every_sde_sample_freq_steps_saves_and_transfe
 def test_a_rule_trained_at_one_capacity_transfers_to_another():
     from stable_baselines3 import PPO
 
-    from eval.synapse_learning import transfer
+    from eval.experiments.synapse_learning import transfer
 
     small, large = make("semi", capacity=16, third_factor="teacher"), make("semi", capacity=32, third_factor="teacher")
     model = PPO(SynapsePolicy, small, n_steps=16, batch_size=16, n_epochs=1, seed=0)
@@ -316,7 +316,7 @@ def test_a_rule_trained_at_one_capacity_transfers_to_another():
 
 
 def test_diagnostic_rules_read_the_event_rows():
-    from eval.synapse_learning import reference_rule
+    from eval.experiments.synapse_learning import reference_rule
 
     env = make("semi", third_factor="teacher")
     obs, _ = env.reset(seed=2)
@@ -334,7 +334,7 @@ def test_diagnostic_rules_read_the_event_rows():
 def test_local_term_fit_tells_a_learning_rule_from_a_label_bias():
     import re
 
-    from eval.synapse_learning import fit_local_terms, reference_rule
+    from eval.experiments.synapse_learning import fit_local_terms, reference_rule
 
     def correlations(rule: str) -> tuple[float, float]:
         env = make("semi", third_factor="teacher")
@@ -351,7 +351,7 @@ def test_local_term_fit_tells_a_learning_rule_from_a_label_bias():
 def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monkeypatch):
     from stable_baselines3 import PPO
 
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     env = protocol.make_env("semi", "small", "teacher", {})
     model = PPO(SynapsePolicy, env, n_steps=16, batch_size=16, n_epochs=1, seed=0)
@@ -370,7 +370,7 @@ def test_learning_protocol_evaluates_saved_rules_without_training(tmp_path, monk
 
 
 def test_learning_rows_of_parallel_runs_share_one_header(tmp_path):
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     out = tmp_path / "results.csv"
     rows = [{name: f"{name}{i}" for name in protocol.FIELDS} for i in range(3)]
@@ -383,7 +383,7 @@ def test_learning_rows_of_parallel_runs_share_one_header(tmp_path):
 
 
 def test_learning_protocol_rejects_per_event_credit_where_no_per_event_env_exists(capsys):
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     with pytest.raises(SystemExit) as exit_info:
         protocol.parse_args(["--scenario", "unsup_single", "--credit", "per_event"])

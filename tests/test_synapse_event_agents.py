@@ -19,7 +19,7 @@ from envs.synapse.rewards import grad_mimicry_rewards
 from envs.synapse_multi import make_multi_agent_env, make_multi_agent_vec_env
 from envs.synapse_multi.event_agents import env as aec_env
 from envs.synapse_multi.event_agents import parallel_env
-from eval.synapse_learning import build_rule, transfer
+from eval.experiments.synapse_learning import build_rule, transfer
 from train.run import main
 
 ENV_ID = "SynapseGradMimicryPerEvent-v0"

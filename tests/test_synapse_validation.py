@@ -45,7 +45,7 @@ def test_callback_validates_every_eval_freq_and_keeps_the_best_rule(tmp_path):
 
 
 def test_learning_protocol_tests_the_rule_with_the_best_validation_accuracy(tmp_path, monkeypatch):
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     chosen = []
     real_load = protocol.load_agent
@@ -61,7 +61,7 @@ def test_learning_protocol_tests_the_rule_with_the_best_validation_accuracy(tmp_
 
 
 def test_learning_protocol_restarts_train_from_other_seeds_and_test_the_best_validated(tmp_path, monkeypatch):
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     callbacks, chosen = [], []
     real_callback, real_load = protocol.SynapseValidationCallback, protocol.load_agent
@@ -96,7 +96,7 @@ def test_learning_protocol_restarts_train_from_other_seeds_and_test_the_best_val
     ],
 )
 def test_learning_protocol_rejects_invalid_validation_arguments(argv, message, capsys):
-    import eval.synapse_learning as protocol
+    import eval.experiments.synapse_learning as protocol
 
     with pytest.raises(SystemExit) as exit_info:
         protocol.parse_args(["--scenario", "semi", *argv])

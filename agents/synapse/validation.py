@@ -1,6 +1,6 @@
 """Validating a learned plasticity rule the way it is tested, on images the test never sees.
 
-The test protocol (``eval/synapse_learning.py``) lets a rule drive a fresh network for a number of images and
+The test protocol (``eval/experiments/synapse_learning.py``) lets a rule drive a fresh network for a number of images and
 then reads out accuracy on held-out test images. A rule that helps within one image can still damage the network
 over hundreds of images, which the per-image reward does not see. :class:`SynapseValidationCallback` runs the same
 protocol during training on a *validation* split carved from the training images and keeps the best rule

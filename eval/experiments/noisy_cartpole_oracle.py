@@ -1,6 +1,6 @@
 """The oracle's return on NoisyCartPole-v0 against flip_prob, beside the channel capacity.
 
-    python eval/noisy_cartpole_oracle.py -o eval/results/noisy_cartpole
+    python eval/experiments/noisy_cartpole_oracle.py -o eval/results/noisy_cartpole
 
 Writes ``oracle_vs_flip_prob.csv`` and ``.md``: for each flip_prob, ``bits_per_step`` of the env and
 the oracle's mean ± std (over seeds) of its mean evaluation return. Evaluation seeds are disjoint

@@ -1,6 +1,6 @@
 """Train the RL agents of the MetaUtility-v0 results through ``train/run.py`` (agents × η × seeds).
 
-    python eval/meta_utility_train.py --agents ppo dqn --etas 0.05 0.1 0.2 --seeds 0 1 2 -f logs/meta_utility
+    python eval/experiments/meta_utility_train.py --agents ppo dqn --etas 0.05 0.1 0.2 --seeds 0 1 2 -f logs/meta_utility
 
 Each run is ``train/run.py --env MetaUtility-v0 --agent A --seed S --env-kwargs eta:η`` with the
 hyperparameters of ``agents/hyperparams/<agent>.yml``; a run whose folder already holds a

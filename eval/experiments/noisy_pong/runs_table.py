@@ -1,6 +1,6 @@
 """Per-run Markdown table (raw score mean ± std over the final evaluation episodes) from run folders.
 
-    python eval/results/noisy_pong/runs_table.py logs/noisy_pong/noisy logs/noisy_pong/clean
+    python eval/experiments/noisy_pong/runs_table.py logs/noisy_pong/noisy logs/noisy_pong/clean
 
 Reads each ``summary.json`` (and ``evaluations.npz`` for the periodic evaluations) that ``train/run.py``
 wrote; prints one row per run, sorted by folder, agent and seed.

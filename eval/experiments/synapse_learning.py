@@ -1,6 +1,6 @@
 """Learning results of the synapse-plasticity envs: reference rules vs RL-trained rules, several seeds.
 
-    python eval/synapse_learning.py --scenario grad_mimicry --rules zero random true_gradient ppo \\
+    python eval/experiments/synapse_learning.py --scenario grad_mimicry --rules zero random true_gradient ppo \\
         --third-factors none teacher --seeds 0 1 2 --train-steps 8000 --size small
 
 Protocol for each (rule, third factor, seed):

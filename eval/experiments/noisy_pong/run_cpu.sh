@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CPU runs behind eval/results/noisy_pong/README.md, one at a time (2-core CPU, no GPU):
-#   [AGENTS="scal_rl ppo"] [PIPELINES=noisy] bash eval/results/noisy_pong/run_cpu.sh [STEPS] [LOG_FOLDER]
+#   [AGENTS="scal_rl ppo"] [PIPELINES=noisy] bash eval/experiments/noisy_pong/run_cpu.sh [STEPS] [LOG_FOLDER]
 # Pipeline "noisy": NoisyPong-v0 at its defaults; "clean": the same pipeline with noise and delay off.
 set -u
 STEPS=${1:-25000}

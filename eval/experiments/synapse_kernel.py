@@ -1,6 +1,6 @@
 """Plot a plasticity rule's kernel Δd(Δt) (one pre and one post spike Δt = t_post − t_pre apart).
 
-    python eval/synapse_kernel.py --env SynapseGradMimicry-v0 --rules stdp --models runs/.../model.zip \\
+    python eval/experiments/synapse_kernel.py --env SynapseGradMimicry-v0 --rules stdp --models runs/.../model.zip \\
         --env-kwargs third_factor:teacher --out eval/results/synapse/kernel.png
 
 ``--models`` are SB3 zips (PPO or A2C, any synapse policy) trained on the same env settings; the reference rules

@@ -1,6 +1,6 @@
 """How much of the clean picture the SCAL image perception's patch means recover at a given flip rate.
 
-    python eval/results/noisy_pong/patch_denoising.py [--flip-prob 0.3] [--steps 400]
+    python eval/experiments/noisy_pong/patch_denoising.py [--flip-prob 0.3] [--steps 400]
 
 Plays the same seeded game twice (same actions; the emulator's randomness does not depend on the flips),
 once with pixel flips and once without (no delay in either), and prints, for each patch size k, the

@@ -1,8 +1,8 @@
-"""Tables and plot of the SCAL-RL benchmark from the runs listed by ``eval/scal_sweep.py``.
+"""Tables and plot of the SCAL-RL benchmark from the runs listed by ``eval/experiments/scal_sweep.py``.
 
-    python eval/scal_report.py --runs eval/results/scal_rl/runs.jsonl -o eval/results/scal_rl
+    python eval/experiments/scal_report.py --runs eval/results/scal_rl/runs.jsonl -o eval/results/scal_rl
 
-Uses the leaderboard's tables (``eval.report``) and sweep plot (``eval.plots``); adds each agent's noise
+Uses the leaderboard's tables (``eval.tables``) and sweep plot (``eval.plots``); adds each agent's noise
 tolerance: the largest flip_prob at which its mean final return over seeds reaches the threshold.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from eval.plots import plot_sweep
-from eval.report import leaderboard_markdown, markdown_table, runs_table, summarize
 from eval.runs import RunRecord, freeze_kwargs, load_run
+from eval.tables import leaderboard_markdown, markdown_table, runs_table, summarize
 
 THRESHOLD = 195.0
 

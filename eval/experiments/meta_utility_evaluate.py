@@ -1,6 +1,6 @@
 """Evaluate compute-allocation policies on every input of a MetaUtility-v0 split (held-out ``test`` by default).
 
-Used by ``eval/meta_utility_curves.py``; importable on its own:
+Used by ``eval/experiments/meta_utility_curves.py``; importable on its own:
 
     >>> from agents.meta_utility import AllBlocksAgent
     >>> from envs.meta_utility.env import MetaUtilityEnv

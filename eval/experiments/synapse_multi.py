@@ -1,8 +1,8 @@
 """Multi-agent synapse plasticity: one policy shared by all groups vs one policy per group, with STDP and zero.
 
-    python eval/synapse_multi.py --rules shared per_group stdp zero --seeds 0 1 2 --train-steps 8000 \\
+    python eval/experiments/synapse_multi.py --rules shared per_group stdp zero --seeds 0 1 2 --train-steps 8000 \\
         --plast-images 200 --out eval/results/synapse_multi/unsup.csv
-    python eval/synapse_multi.py --summary --out eval/results/synapse_multi/unsup.csv
+    python eval/experiments/synapse_multi.py --summary --out eval/results/synapse_multi/unsup.csv
 
 Protocol for each (rule, seed), on ``SynapseMultiUnsup-v0`` (Diehl–Cook, agents ``input_exc`` and ``inh_exc``):
 1. ``shared`` (experiment 1: ``SynapsePolicy``, parameters shared, the group id in the observation) and
@@ -37,7 +37,7 @@ from envs.synapse_multi.vec_adapter import make_parallel_vec_env
 
 ENV_ID = "SynapseMultiUnsup-v0"
 FRESH_SEED_OFFSET = 1_000_000
-SIZES = {  # "small" is the single-agent results' unsup size (eval/synapse_learning.py): 8×8 digits, 50 E neurons
+SIZES = {  # "small" is the single-agent results' unsup size (eval/experiments/synapse_learning.py): 8×8 digits, 50 E neurons
     "small": dict(
         data_source="sklearn",
         n_train=1200,

@@ -1,6 +1,6 @@
 """Does ``center_inputs`` make the SCAL image perception react to the game? Similarity variation over play.
 
-    python eval/results/noisy_pong/centring_check.py [--steps 600]
+    python eval/experiments/noisy_pong/centring_check.py [--steps 600]
 
 Plays NoisyPong-v0 with random actions (seed 0) on the clean pipeline and at flips 0.30 with the default
 delay, stacks 4 frames, and feeds them to a fresh ``SCALImagePerception`` (seeded, untrained projection and

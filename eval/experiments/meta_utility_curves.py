@@ -1,7 +1,7 @@
 """Accuracy vs FLOPs on held-out inputs for MetaUtility-v0: trained RL runs against the baselines.
 
-    python eval/meta_utility_train.py -f logs/meta_utility          # trains the RL runs first
-    python eval/meta_utility_curves.py --runs logs/meta_utility -o eval/results/meta_utility
+    python eval/experiments/meta_utility_train.py -f logs/meta_utility          # trains the RL runs first
+    python eval/experiments/meta_utility_curves.py --runs logs/meta_utility -o eval/results/meta_utility
 
 Every number is measured on the 1,000 ``test`` inputs (never seen by the backbone or the agents).
 Writes ``curves.csv`` (one row per agent, parameter and seed), ``summary.md`` (the table) and
@@ -25,7 +25,7 @@ import yaml
 from agents.meta_utility import AllBlocksAgent, ConfidenceExitAgent, RandomSkipAgent
 from agents.registry import load_agent
 from envs.meta_utility.env import MetaUtilityEnv
-from eval.meta_utility_evaluate import evaluate, oracle_cheapest_correct
+from eval.experiments.meta_utility_evaluate import evaluate, oracle_cheapest_correct
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999, 1.0)
 FIELDS = ("agent", "eta", "parameter", "seed", "accuracy", "flops_saved", "block_share", "blocks_run", "return")

@@ -1,6 +1,6 @@
 """Run the SCAL-RL benchmark grid on NoisyCartPole-v0: agents x flip_prob x seeds, one run at a time.
 
-    nice -n 10 python eval/scal_sweep.py --agents ppo dqn scal_rl --flips 0.45 0.3 0 --seeds 0 1 2 -n 20000
+    nice -n 10 python eval/experiments/scal_sweep.py --agents ppo dqn scal_rl --flips 0.45 0.3 0 --seeds 0 1 2 -n 20000
 
 Each run goes through ``train.run.main``; its summary plus the first evaluation step at which the
 periodic evaluation mean reached 195 (``steps_to_threshold``) is appended to ``--out`` (JSON lines).

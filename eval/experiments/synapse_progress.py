@@ -1,9 +1,9 @@
 """How strong is the learning-progress signal of ``semi``? Reference rules over one network lifetime.
 
-    python eval/synapse_progress.py --rules zero three_factor label_bias --seeds 0 1 --images 200 --probes 16
+    python eval/experiments/synapse_progress.py --rules zero three_factor label_bias --seeds 0 1 --images 200 --probes 16
 
 Each rule drives a fresh network (env seeded ``seed + 1,000,000``, size ``small`` of
-``eval/synapse_learning.py``, teacher third factor, R = R_cls) for ``--images`` images with
+``eval/experiments/synapse_learning.py``, teacher third factor, R = R_cls) for ``--images`` images with
 ``progress_probes: --probes``; per episode the env reports the change of the probes' mean R caused by that
 episode's updates (``info["progress"]``). Printed per rule and seed: its mean and standard deviation over the
 lifetime, the per-episode signal-to-noise ratio an RL rule trained on that reward would see, and the held-out
@@ -20,7 +20,7 @@ import torch
 
 import envs  # noqa: F401
 from envs.synapse import SCENARIO_IDS
-from eval.synapse_learning import SIZES, reference_rule
+from eval.experiments.synapse_learning import SIZES, reference_rule
 
 
 def lifetime(rule_name: str, seed: int, images: int, probes: int, eta: float) -> tuple[np.ndarray, float]:
