@@ -267,9 +267,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {"table": table, "records": records, "reused": reused, "failures": results.failures, "output": args.output}
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console entry point (``neuro-rl-leaderboard``): bad input ends in one clear line; failed runs exit 1."""
     try:
         result = main()
-    except ValueError as error:  # bad input: one clear line, no traceback
+    except ValueError as error:
         sys.exit(f"error: {error}")
     sys.exit(1 if result["failures"] else 0)
+
+
+if __name__ == "__main__":
+    cli()

@@ -183,8 +183,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return summary
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console entry point (``neuro-rl-train``): bad input, a bad checkpoint included, ends in one clear line."""
     try:
         main()
-    except ValueError as error:  # bad input (including a bad checkpoint): one clear line, no traceback
+    except ValueError as error:
         sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    cli()
