@@ -22,13 +22,32 @@ DOTTED_KEYS = (
 
 
 def load_hyperparams(agent: str, env_id: str) -> dict[str, Any]:
-    """Return a copy of the entry for ``env_id`` in ``<agent>.yml``, or its ``default`` entry."""
+    """Return a copy of the entry for ``env_id`` in ``<agent>.yml``, or its ``default`` entry.
+
+    An entry with ``base: <other agent>`` starts from that agent's entry for ``env_id`` and merges its
+    own keys into it (mappings key by key, other values replaced), e.g. ``ppo_frontend.yml`` is
+    ``ppo.yml`` plus the front end.
+    """
     path = HYPERPARAMS_DIR / f"{agent}.yml"
     if not path.exists():
         return {}
     table = yaml.safe_load(path.read_text()) or {}
-    entry = table.get(env_id, table.get("default", {}))
-    return copy.deepcopy(entry or {})
+    entry = copy.deepcopy(table.get(env_id, table.get("default", {})) or {})
+    base = entry.pop("base", None)
+    if base is None:
+        return entry
+    if base == agent or not (HYPERPARAMS_DIR / f"{base}.yml").exists():
+        raise ValueError(f"base={base!r} in {path.name} must name another agent's hyperparameter file")
+    return merge_entries(load_hyperparams(base, env_id), entry)
+
+
+def merge_entries(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in: nested mappings key by key, other values replaced."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        both_mappings = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge_entries(merged[key], value) if both_mappings else value
+    return merged
 
 
 def resolve_dotted(path: str) -> Any:
