@@ -9,7 +9,8 @@ A checkpoint is a folder ``checkpoints/step_{steps:012d}/`` holding:
 * ``state.pkl``: python/numpy/torch RNG states and the callbacks' state (evaluation history,
   best score, call counters);
 * ``meta.json``: steps, timestamp, reason (auto/steps/hours/signal/interrupted/final), wall time,
-  episodes, updates, the latest evaluation score, and the size and SHA-256 of every other file.
+  episodes, updates, the latest evaluation score, package versions, and the size and SHA-256 of every
+  other file.
 
 It is written under a temporary name and renamed into place, so a process killed mid-save leaves
 the previous checkpoints untouched.
@@ -31,6 +32,8 @@ from typing import Any
 import cloudpickle
 import numpy as np
 import torch
+
+from train.versions import package_versions
 
 FORMAT_VERSION = 1
 CHECKPOINTS = "checkpoints"
@@ -85,19 +88,14 @@ def save_checkpoint(
     staging = root / f".tmp_step_{steps:012d}_{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    model.save(staging / "model.zip")
-    if getattr(model, "replay_buffer", None) is not None:
-        model.save_replay_buffer(staging / "replay_buffer.pkl")
-    with open(staging / "envs.pkl", "wb") as handle:
-        cloudpickle.dump(envs, handle)
-    with open(staging / "state.pkl", "wb") as handle:
-        pickle.dump({"rng": capture_rng(), "callbacks": callback_state}, handle)
+    write_state_files(staging, model=model, envs=envs, callback_state=callback_state)
     full_meta = {
         "format_version": FORMAT_VERSION,
         "steps": steps,
         "reason": reason,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "exact": reason != "interrupted",
+        "versions": package_versions(),
         **meta,
         "files": {path.name: _fingerprint(path) for path in sorted(staging.iterdir())},
     }
@@ -107,6 +105,17 @@ def save_checkpoint(
         shutil.rmtree(final)
     os.rename(staging, final)
     return final
+
+
+def write_state_files(folder: Path, *, model: Any, envs: tuple[Any, Any], callback_state: dict[str, Any]) -> None:
+    """Write the model (and replay buffer), the envs and the RNG and callback state into ``folder``."""
+    model.save(folder / "model.zip")
+    if getattr(model, "replay_buffer", None) is not None:
+        model.save_replay_buffer(folder / "replay_buffer.pkl")
+    with open(folder / "envs.pkl", "wb") as handle:
+        cloudpickle.dump(envs, handle)
+    with open(folder / "state.pkl", "wb") as handle:
+        pickle.dump({"rng": capture_rng(), "callbacks": callback_state}, handle)
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -155,8 +164,35 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> CheckpointContents:
-    """Read and validate a checkpoint; a missing or corrupt file raises :class:`CheckpointError`."""
-    path = resolve_checkpoint(path)
+    """Read and validate a checkpoint (a run folder: its newest one); a bad one raises :class:`CheckpointError`.
+
+    A run folder whose newest checkpoint is damaged is not resumed from an older one silently: the error
+    names the newest intact checkpoint, which ``--resume`` accepts.
+    """
+    checkpoint = resolve_checkpoint(path)
+    try:
+        return _load_checkpoint_folder(checkpoint)
+    except CheckpointError as error:
+        if checkpoint == Path(path):  # the user named this checkpoint
+            raise
+        intact = newest_intact_checkpoint(Path(path))
+        hint = f"; the newest intact checkpoint is {intact}: resume with --resume {intact}" if intact else \
+            "; no intact checkpoint is left in this run"
+        raise CheckpointError(f"{error}{hint}") from error
+
+
+def newest_intact_checkpoint(run_dir: Path) -> Path | None:
+    """The newest checkpoint of ``run_dir`` whose files all match their recorded size and checksum."""
+    for checkpoint in reversed(list_checkpoints(run_dir)):
+        try:
+            _load_checkpoint_folder(checkpoint)
+        except CheckpointError:
+            continue
+        return checkpoint
+    return None
+
+
+def _load_checkpoint_folder(path: Path) -> CheckpointContents:
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise CheckpointError(f"checkpoint {path} is incomplete: missing {', '.join(missing)}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -18,19 +19,38 @@ def parse_key_values(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition(":")
         if not sep or not key:
-            raise argparse.ArgumentTypeError(f"{flag} expects key:value pairs, got {item!r}")
-        parsed[key] = yaml.safe_load(value)
+            raise argparse.ArgumentTypeError(f"{flag} {item}: expected key:value pairs, e.g. {flag} name:0.2")
+        try:
+            parsed[key] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise argparse.ArgumentTypeError(f"{flag} {item}: the value is not valid YAML ({problem})") from error
     return parsed
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser whose mistakes end in one line on stderr (no usage block) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        exit_with_usage_error(self.prog, message)
+
+
+def exit_with_usage_error(prog: str, error: Exception | str) -> NoReturn:
+    """Print ``PROG: error: MESSAGE (see --help)`` as one line on stderr and exit with code 2."""
+    message = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    print(f"{prog}: error: {message} (see --help)", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description="Train an agent on an environment of the suite (or evaluate a reference agent).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--env", default="NoisyCartPole-v0", help="registered environment id")
     parser.add_argument("--agent", default="ppo", choices=sorted(AGENTS), help="agent name from the registry")
-    parser.add_argument("-n", "--n-timesteps", type=int, default=-1, help="training steps (-1: from hyperparams)")
+    parser.add_argument("-n", "--n-timesteps", type=int, default=-1,
+                        help="training steps, > 0 (-1: from hyperparams; agents that do not learn train 0)")
     parser.add_argument("--seed", type=int, default=0, help="run seed (training envs use seed..seed+n_envs-1)")
     parser.add_argument("--n-envs", type=int, default=-1, help="parallel training envs (-1: from hyperparams)")
     parser.add_argument("--eval-freq", type=int, default=10_000, help="evaluate every N steps (<=0: never)")
@@ -72,10 +92,14 @@ SESSION_FLAGS = (
 def merge_resumed_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     """On ``--resume``, take the run's saved arguments; reject flags that would change the run."""
     run_dir = Path(args.resume)
+    if not run_dir.exists():
+        parser.error(f"--resume {args.resume}: no such file or folder; allowed: a run folder (LOG_FOLDER/ENV__AGENT__SEED__TIME) "
+                     "or one of its checkpoints (RUN/checkpoints/step_*)")
     run_dir = run_dir.parent.parent if run_dir.name.startswith("step_") else run_dir
     saved_path = run_dir / "args.yml"
     if not saved_path.exists():
-        parser.error(f"--resume {args.resume}: no args.yml in the run folder {run_dir}")
+        parser.error(f"--resume {args.resume}: not a run folder (no args.yml in {run_dir}); allowed: a run folder "
+                     "(LOG_FOLDER/ENV__AGENT__SEED__TIME) or one of its checkpoints (RUN/checkpoints/step_*)")
     saved = yaml.safe_load(saved_path.read_text())
     changed = [
         key for key, value in vars(args).items()
@@ -89,26 +113,45 @@ def merge_resumed_args(parser: argparse.ArgumentParser, args: argparse.Namespace
     return argparse.Namespace(**{**saved, **given})
 
 
+def _check_session_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flags a resumed session may set, checked on every start."""
+    for flag in ("hours", "steps"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            parser.error(f"--{flag} {value}: must be > 0")
+    if args.keep_checkpoints < 1:
+        parser.error(f"--keep-checkpoints {args.keep_checkpoints}: must be >= 1")
+    if args.final_eval_episodes < 1:
+        parser.error(f"--final-eval-episodes {args.final_eval_episodes}: must be >= 1")
+    if args.num_threads == 0 or args.num_threads < -1:
+        parser.error(f"--num-threads {args.num_threads}: must be >= 1 (or -1 for torch's default)")
+
+
+def _check_run_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Flags that define a new run."""
+    if args.n_timesteps == 0 or args.n_timesteps < -1:
+        parser.error(f"-n/--n-timesteps {args.n_timesteps}: must be > 0 (or -1 for the hyperparameter file's budget)")
+    if not 0 <= args.seed < 2**31:
+        parser.error(f"--seed {args.seed}: must be in [0, 2**31)")
+    if args.n_envs == 0 or args.n_envs < -1:
+        parser.error(f"--n-envs {args.n_envs}: must be >= 1 (or -1 for the hyperparameter file)")
+    if args.eval_episodes < 1:
+        parser.error(f"--eval-episodes {args.eval_episodes}: must be >= 1")
+    if args.conf_file is not None and not Path(args.conf_file).is_file():
+        parser.error(f"-conf/--conf-file {args.conf_file}: no such file; allowed: a YAML file of hyperparameters")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse and validate; bad values exit with a message naming the flag and the allowed values."""
+    """Parse and validate; a mistake exits with code 2 and one line naming the flag and the allowed values."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_session_flags(parser, args)
     if args.resume is not None:
         return merge_resumed_args(parser, args)
+    _check_run_flags(parser, args)
     try:
         args.hyperparams = parse_key_values(args.hyperparams, "-params")
         args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
-    for flag in ("eval_episodes", "final_eval_episodes"):
-        if getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
-    for flag in ("hours", "steps"):
-        value = getattr(args, flag)
-        if value is not None and value <= 0:
-            parser.error(f"--{flag} must be > 0, got {value}")
-    if args.keep_checkpoints < 1:
-        parser.error(f"--keep-checkpoints must be >= 1, got {args.keep_checkpoints}")
-    if args.n_envs == 0 or args.n_envs < -1:
-        parser.error(f"--n-envs must be >= 1 (or -1 for the hyperparameter file), got {args.n_envs}")
     return args

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from agents.hyperparams import load_hyperparams
+from agents.registry import get_entry
 
 # The horizon of --until-stopped: schedules see this many steps, the run stops on a signal or limit.
 UNTIL_STOPPED_HORIZON = 10**12
@@ -59,6 +60,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         run_values["n_timesteps"] = UNTIL_STOPPED_HORIZON
     if args.n_envs > 0:
         run_values["n_envs"] = args.n_envs
+    if not get_entry(args.agent).learns:  # reference agents train nothing, whatever -n says
+        run_values["n_timesteps"] = 0
     return RunConfig(
         env_id=args.env,
         agent=args.agent,

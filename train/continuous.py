@@ -2,8 +2,9 @@
 
 SB3's algorithms train between rollouts, so the only moment a checkpoint equals "the same run,
 stopped" is the start of a rollout: the last update is done and no step of the next rollout is
-taken. This callback saves only there. A first Ctrl+C (or SIGTERM) asks for a stop at the next
-boundary (within one rollout); a second one interrupts at once.
+taken. This callback saves only there, and a stop leaves ``learn`` right there (:class:`StopTraining`),
+so nothing is stepped or logged after the checkpoint. A first Ctrl+C (or SIGTERM) asks for a stop at
+the next boundary (within one rollout); a second one interrupts at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def restore_callbacks_state(callbacks: list[BaseCallback], state: dict[str, Any]
     for index, callback in enumerate(callbacks):
         for key, value in state.get(str(index), {}).items():
             setattr(callback, key, value)
+
+
+class StopTraining(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised at a rollout boundary once the stop's checkpoint is saved, so that no step is taken after it."""
 
 
 class ContinuousLearning(BaseCallback):
@@ -111,13 +116,20 @@ class ContinuousLearning(BaseCallback):
         if reason is not None:
             self.stop_reason = reason
             self.save(reason)
-        elif self._due_autosave():
+            # SB3 would step every env once more before a callback could stop it: episodes ending in that
+            # step would be logged past the checkpoint, and again by the resumed run. Leave learn() here.
+            raise StopTraining(reason)
+        if self._due_autosave():
             self.save("auto")
 
     def _on_step(self) -> bool:
-        return self.stop_reason is None
+        return True
 
     def _on_training_end(self) -> None:
+        self.restore_signal_handlers()
+
+    def restore_signal_handlers(self) -> None:
+        """Give SIGINT and SIGTERM back to the handlers they had before training (idempotent)."""
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers.clear()

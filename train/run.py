@@ -20,17 +20,20 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.utils import set_random_seed
 
 from agents.hyperparams import resolve_dotted_list, resolve_hyperparams
-from agents.registry import get_entry, load_agent, make_agent
+from agents.registry import get_entry, load_agent
 from train.callbacks import EpisodicReturnCallback
 from train.checkpoint import CheckpointContents, apply_retention, load_checkpoint, restore_rng, save_checkpoint
-from train.cli import parse_args
+from train.checks import UsageError, build_agent, build_env, check_budget, check_device, check_reference_agent_fits
+from train.cli import exit_with_usage_error, parse_args
 from train.config import RunConfig, load_run_config, resolve_config
-from train.continuous import ContinuousLearning, callbacks_state, restore_callbacks_state
-from train.environments import check_env_id, import_gym_packages, make_env
+from train.continuous import ContinuousLearning, StopTraining, callbacks_state, restore_callbacks_state
+from train.environments import check_env_id, import_gym_packages
 from train.run_folder import append_command, create_run_folder, write_run_files, write_summary
+from train.versions import package_versions
 
 
 def agent_callbacks(spec: str | list | None) -> list:
@@ -56,25 +59,28 @@ def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) 
     return callbacks
 
 
-def start_or_resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, CheckpointContents | None]:
-    """A fresh run (new folder, envs, agent) or the exact state of a checkpoint."""
-    if args.resume is None:
-        config = resolve_config(args)
-        check_env_id(config.env_id)
-        set_random_seed(config.seed)
-        run_dir = create_run_folder(args.log_folder, config)
-        write_run_files(run_dir, config, args)
-        train_env, eval_env = make_env(config, evaluation=False), make_env(config, evaluation=True)
-        tensorboard_log = None if args.no_tensorboard else (args.tensorboard_log or str(Path(args.log_folder) / "tb"))
-        hyperparams = resolve_hyperparams(config.hyperparams)
-        model = make_agent(config.agent, train_env, hyperparams, seed=config.seed, tensorboard_log=tensorboard_log,
-                           device=args.device, verbose=args.verbose)
-        return config, run_dir, train_env, eval_env, model, None
+def start(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, None]:
+    """A fresh run: check everything, build envs and agent, and only then make the run folder."""
+    config = resolve_config(args)
+    check_env_id(config.env_id)
+    check_budget(config)
+    set_random_seed(config.seed)
+    train_env, eval_env = build_env(config, evaluation=False), build_env(config, evaluation=True)
+    tensorboard_log = None if args.no_tensorboard else (args.tensorboard_log or str(Path(args.log_folder) / "tb"))
+    model = build_agent(config, train_env, resolve_hyperparams(config.hyperparams), args.hyperparams,
+                        tensorboard_log=tensorboard_log, device=args.device, verbose=args.verbose)
+    check_reference_agent_fits(config, model, eval_env)
+    run_dir = create_run_folder(args.log_folder, config)
+    write_run_files(run_dir, config, args)
+    return config, run_dir, train_env, eval_env, model, None
+
+
+def resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, CheckpointContents]:
+    """The exact state of a checkpoint, in its own run folder."""
     checkpoint = load_checkpoint(args.resume)
     run_dir = checkpoint.path.parent.parent
     config = load_run_config(run_dir)
     check_env_id(config.env_id)
-    append_command(run_dir)
     train_env, eval_env = checkpoint.train_env, checkpoint.eval_env
     model = load_agent(config.agent, str(checkpoint.model_path), env=train_env, device=args.device,
                        algo=config.hyperparams.get("algo"), force_reset=False)
@@ -83,7 +89,20 @@ def start_or_resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, Checkpoi
     # SB3's load re-seeds the model's action space (the RNG of epsilon-greedy draws); in a straight run
     # it is the env's own object, which the checkpoint pickled with its exact RNG state.
     model.action_space = train_env.action_space
+    append_command(run_dir)
     return config, run_dir, train_env, eval_env, model, checkpoint
+
+
+def start_or_resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, CheckpointContents | None]:
+    """A fresh run or a resumed one; any mistake in the command line is a :class:`UsageError`."""
+    try:
+        check_device(args.device)
+        import_gym_packages(args.gym_packages)
+        return start(args) if args.resume is None else resume(args)
+    except UsageError:
+        raise
+    except (ValueError, ModuleNotFoundError) as error:  # bad values the envs, agents or checkpoints refused
+        raise UsageError(str(error)) from error
 
 
 def train(args: Any, config: RunConfig, run_dir: Path, envs: tuple, model: Any, checkpoint: Any) -> dict[str, Any]:
@@ -114,15 +133,22 @@ def train(args: Any, config: RunConfig, run_dir: Path, envs: tuple, model: Any, 
     if checkpoint is not None:
         restore_callbacks_state(callbacks, checkpoint.callback_state)
         restore_rng(checkpoint.rng)  # last: building the agent and callbacks must not disturb it
+    if model.tensorboard_log is None:  # SB3's default logger would make an empty /tmp/SB3-<time> folder
+        model.set_logger(Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if args.verbose else []))
     remaining = config.n_timesteps - model.num_timesteps
     outcome = {"reason": "final", "checkpoint": None}
     if remaining > 0:
         try:
             model.learn(total_timesteps=remaining, callback=[*callbacks, continuous], tb_log_name=run_dir.name,
                         reset_num_timesteps=checkpoint is None, progress_bar=args.progress)
+        except StopTraining:  # saved at a rollout boundary, before any step of the next rollout
+            pass
         except KeyboardInterrupt:
             continuous.stop_reason = "interrupted"
             continuous.save("interrupted")
+        finally:
+            continuous.restore_signal_handlers()
+            model.logger.close()  # flush the TensorBoard events of this session
     outcome["reason"] = continuous.stop_reason or "final"
     outcome["checkpoint"] = continuous.last_checkpoint if continuous.stop_reason else save("final")
     outcome["session_seconds"] = time.time() - start
@@ -141,6 +167,7 @@ def report(config: RunConfig, run_dir: Path, model: Any, outcome: dict, returns:
         "fps": round(steps / outcome["wall_seconds"], 1) if outcome["wall_seconds"] > 0 and steps else None,
         "updates": outcome["updates"], "episodes": outcome["episodes"],
         "checkpoint": str(outcome["checkpoint"]) if outcome["checkpoint"] else None, "run_dir": str(run_dir),
+        "versions": package_versions(),
     }
     if returns is not None:
         summary.update(eval_mean=float(np.mean(returns)), eval_std=float(np.std(returns)),
@@ -158,10 +185,10 @@ def report(config: RunConfig, run_dir: Path, model: Any, outcome: dict, returns:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Train (or resume) one run and return its summary; command-line mistakes raise :class:`UsageError`."""
     args = parse_args(argv)
     if getattr(args, "num_threads", -1) > 0:
         torch.set_num_threads(args.num_threads)
-    import_gym_packages(args.gym_packages)
     config, run_dir, train_env, eval_env, model, checkpoint = start_or_resume(args)
 
     learns = get_entry(config.agent).learns
@@ -183,12 +210,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return summary
 
 
-def cli() -> None:
-    """Console entry point (``neuro-rl-train``): bad input, a bad checkpoint included, ends in one clear line."""
+# Exit code of a run stopped by Ctrl+C or SIGTERM (after its checkpoint and summary), as shells report 128 + SIGINT.
+EXIT_INTERRUPTED = 130
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``neuro-rl-train``).
+
+    Exit codes: 0 done (or stopped by ``--steps``/``--hours``), 2 a command-line mistake (one line on stderr,
+    a bad checkpoint included), 130 stopped by a signal after saving its checkpoint and summary.
+    """
     try:
-        main()
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+        summary = main(argv)
+    except UsageError as error:
+        exit_with_usage_error(Path(sys.argv[0]).name if argv is None else "run.py", error)
+    sys.exit(EXIT_INTERRUPTED if summary["stop_reason"] in ("signal", "interrupted") else 0)
 
 
 if __name__ == "__main__":
