@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-o", "--output", default="eval/results/leaderboard", help="output folder")
     parser.add_argument("-f", "--log-folder", default=None, help="folder of the run folders; None: OUTPUT/runs")
+    parser.add_argument("--report", action="store_true", help="also write OUTPUT/report.html (eval.report)")
     return parser  # fmt: skip
 
 
@@ -225,6 +226,10 @@ def write_outputs(records: list[RunRecord], args: argparse.Namespace, command: s
                   out / "stability.csv")  # fmt: skip
         (out / "stability.md").write_text(stability_markdown(table))
     (out / "README.md").write_text(readme_text(args, records, command, table_md, timing))
+    if args.report:  # last: it reads the files above and replays the best run
+        from eval.report import write_report
+
+        write_report(out)
     return table
 
 
