@@ -81,7 +81,7 @@ def summary_table(rl: list[dict], baselines: list[dict]) -> str:
     random_groups = group_by([r for r in baselines if r["agent"].startswith("random_skip@")])
     lines = [
         "| agent | η | seeds | accuracy % (mean ± std) | FLOPs saved % | blocks run | conf-exit acc. at same FLOPs | "
-        "random skip, same budget | bar met |",
+        "random skip, same budget | target met |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (agent, eta), group in sorted(group_by(rl).items()):
