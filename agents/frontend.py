@@ -20,14 +20,9 @@ import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["BlockPooling", "PooledFrames", "check_flat_space", "is_binary_space"]
+from wrappers.encoding import is_binary_space
 
-
-def is_binary_space(space: gym.Space) -> bool:
-    """True for ``MultiBinary`` and for ``Box`` spaces bounded by [0, 1] (bits stored as floats)."""
-    if isinstance(space, gym.spaces.MultiBinary):
-        return True
-    return isinstance(space, gym.spaces.Box) and bool(np.all(space.low == 0) and np.all(space.high == 1))
+__all__ = ["BlockPooling", "PooledFrames", "check_flat_space"]
 
 
 def check_flat_space(observation_space: gym.Space) -> int:

@@ -17,9 +17,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["ENCODINGS", "BinaryCode", "BinaryEncoding"]
+__all__ = ["ENCODINGS", "BinaryCode", "BinaryEncoding", "is_binary_space"]
 
 ENCODINGS = ("sign", "thermometer", "population")
+
+
+def is_binary_space(space: gym.Space) -> bool:
+    """True for ``MultiBinary`` and for ``Box`` spaces bounded by [0, 1] (bits stored as floats)."""
+    if isinstance(space, gym.spaces.MultiBinary):
+        return True
+    return isinstance(space, gym.spaces.Box) and bool(np.all(space.low == 0) and np.all(space.high == 1))
 
 
 @dataclass(frozen=True)
