@@ -22,8 +22,8 @@ import torch
 from agents.synapse.policy import EventNet
 from agents.synapse.stdp import STDPParameters, stdp_initial_state, stdp_update_
 from envs.synapse.data import load_digits_split
-from envs.synapse.lif import poisson_encode
 from envs.synapse.networks import DiehlCookNetwork, DiehlCookParameters
+from spiking.encoding import poisson_encode
 
 
 def vectorized_images_per_second(images: np.ndarray, n_exc: int, steps: int, seed: int) -> float:

@@ -1,4 +1,4 @@
-"""Simulator units of the synapse environments: LIF, Poisson, Diehl–Cook wiring, bounds, BPTT teacher."""
+"""Simulator units of the synapse environments: Diehl–Cook wiring, bounds, BPTT teacher (LIF: test_spiking.py)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,11 @@ import torch
 
 from envs.synapse.groups import SynapseGroup
 from envs.synapse.history import SpikeHistory
-from envs.synapse.lif import LIFParameters, lif_initial_state, lif_step, poisson_encode
 from envs.synapse.networks import LIFMLP, DiehlCookNetwork, DiehlCookParameters
 from envs.synapse.teacher import bptt_teacher, output_loss
+from spiking.biophysical_lif import BiophysicalLIFParameters, biophysical_lif_initial_state
 
-PARAMS = LIFParameters(tau_m=10.0, v_rest=0.0, v_th=1.0, v_reset=0.0, r=1.0, dt=1.0)
-
-
-def test_lif_matches_hand_computed_trace():
-    # V(t+1) = V + dt/τ (−(V − V_rest) + R·I), I = τ/dt · 0.5: 0 → 0.5 → 0.95 → 1.355 (spike, reset 0) → 0.5
-    state, trace, spikes = lif_initial_state(1, PARAMS), [], []
-    for _ in range(4):
-        s, state = lif_step(torch.tensor([0.5]), state, PARAMS)
-        trace.append(float(state.v[0]))
-        spikes.append(float(s[0]))
-    assert spikes == [0.0, 0.0, 1.0, 0.0]
-    np.testing.assert_allclose(trace, [0.5, 0.95, 0.0, 0.5], atol=1e-6)
-
-
-def test_lif_resets_to_v_reset_and_relaxes_to_rest():
-    params = PARAMS._replace(v_rest=-1.0, v_reset=-2.0)
-    s, state = lif_step(torch.tensor([10.0]), lif_initial_state(1, params), params)
-    assert float(s[0]) == 1.0 and float(state.v[0]) == -2.0
-    for _ in range(200):
-        _, state = lif_step(torch.zeros(1), state, params)
-    assert abs(float(state.v[0]) + 1.0) < 1e-6
-
-
-def test_poisson_rates_match_intensity():
-    intensities = torch.tensor([0.0, 0.25, 1.0])
-    spikes = poisson_encode(intensities, torch.rand(20000, 3, generator=torch.Generator().manual_seed(0)), 100.0, 1.0)
-    np.testing.assert_allclose(spikes.mean(0).numpy(), [0.0, 0.025, 0.1], atol=0.006)
+PARAMS = BiophysicalLIFParameters(tau_m=10.0, v_rest=0.0, v_th=1.0, v_reset=0.0, r=1.0, dt=1.0)
 
 
 def small_diehl_cook(**overrides) -> DiehlCookNetwork:
@@ -147,9 +121,8 @@ def test_bptt_teacher_matches_finite_differences_on_smooth_spikes():
     result = bptt_teacher(net, spikes.double(), label, alpha=5.0, weights=weights, smooth=True)
 
     def loss(ws):
-        from envs.synapse.lif import lif_initial_state as init
-
-        states = [init(n, net.params)._replace(v=torch.zeros(n, dtype=torch.float64)) for n in (5, 10)]
+        rest = (biophysical_lif_initial_state(n, net.params) for n in (5, 10))
+        states = [state._replace(v=torch.zeros_like(state.v, dtype=torch.float64)) for state in rest]
         outs = []
         for s in spikes.double():
             _, out, states = net.propagate(s, states, ws, smooth=True)

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from agents.scal.lif import LIFParameters, lif_run
 from agents.scal.subspace import PrincipalSubspace
+from spiking.soft_reset_lif import SoftResetLIFParameters as LIFParameters
+from spiking.soft_reset_lif import soft_reset_lif_run as lif_run
 
 
 def is_binary_space(space: gym.Space) -> bool:

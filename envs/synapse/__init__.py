@@ -1,6 +1,6 @@
 """Synapse-plasticity environments (DESIGN §2.3): the agent is a plasticity rule acting on event batches.
 
-Modules, one job each: :mod:`~envs.synapse.data` (digits), :mod:`~envs.synapse.lif` (neuron step),
+Modules, one job each: :mod:`~envs.synapse.data` (digits), :mod:`spiking.biophysical_lif` (neuron step),
 :mod:`~envs.synapse.groups` (learnable synapse groups), :mod:`~envs.synapse.history` (spike histories),
 :mod:`~envs.synapse.networks` (Diehl–Cook, LIF MLP), :mod:`~envs.synapse.teacher` (BPTT),
 :mod:`~envs.synapse.events` (event extraction and observation rows), :mod:`~envs.synapse.rewards`,

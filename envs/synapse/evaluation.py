@@ -7,9 +7,9 @@ import torch
 
 from envs.synapse.config import SynapseEnvConfig
 from envs.synapse.data import DigitData
-from envs.synapse.lif import poisson_encode
 from envs.synapse.metrics import LabelAssignment
 from envs.synapse.networks import SpikingNetwork
+from spiking.encoding import poisson_encode
 
 
 def encode(image: np.ndarray, config: SynapseEnvConfig, rng: np.random.Generator) -> torch.Tensor:

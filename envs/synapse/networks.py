@@ -18,15 +18,20 @@ import torch
 
 from envs.synapse.groups import SynapseGroup
 from envs.synapse.history import SpikeHistory
-from envs.synapse.lif import LIFParameters, LIFState, lif_initial_state, lif_step
+from spiking.biophysical_lif import (
+    BiophysicalLIFParameters,
+    BiophysicalLIFState,
+    biophysical_lif_initial_state,
+    biophysical_lif_step,
+)
 
 
 @dataclass(frozen=True)
 class DiehlCookParameters:
     """Constants of the Diehl–Cook network (BindsNET's current-based version of it by default)."""
 
-    exc: LIFParameters = LIFParameters(tau_m=100.0, v_rest=-65.0, v_th=-52.0, v_reset=-60.0)
-    inh: LIFParameters = LIFParameters(tau_m=10.0, v_rest=-60.0, v_th=-40.0, v_reset=-45.0)
+    exc: BiophysicalLIFParameters = BiophysicalLIFParameters(tau_m=100.0, v_rest=-65.0, v_th=-52.0, v_reset=-60.0)
+    inh: BiophysicalLIFParameters = BiophysicalLIFParameters(tau_m=10.0, v_rest=-60.0, v_th=-40.0, v_reset=-45.0)
     w_max_exc: float = 1.0
     w_min_inh: float = -120.0
     w_exc_inh: float = 22.5
@@ -89,8 +94,8 @@ class DiehlCookNetwork(SpikingNetwork):
 
     def begin_image(self) -> None:
         """Rest the neurons, clear the history, normalise input weights (Diehl–Cook's per-image step)."""
-        self.exc_state = lif_initial_state(self.layers["exc"], self.params.exc)
-        self.inh_state = lif_initial_state(self.layers["inh"], self.params.inh)
+        self.exc_state = biophysical_lif_initial_state(self.layers["exc"], self.params.exc)
+        self.inh_state = biophysical_lif_initial_state(self.layers["inh"], self.params.inh)
         self.inh_spikes = torch.zeros(self.layers["inh"])
         self.history.clear()
         if self.params.input_norm > 0:
@@ -104,8 +109,8 @@ class DiehlCookNetwork(SpikingNetwork):
         w_in, w_ie = self.groups[0].weight, self.groups[1].weight
         # spikes are sparse: summing the rows of the neurons that spiked beats a dense product
         exc_input = sparse_input(input_spikes, w_in) + sparse_input(self.inh_spikes, w_ie)
-        exc, self.exc_state = lif_step(exc_input, self.exc_state, self.params.exc, self.theta)
-        inh, self.inh_state = lif_step(exc * self.params.w_exc_inh, self.inh_state, self.params.inh)
+        exc, self.exc_state = biophysical_lif_step(exc_input, self.exc_state, self.params.exc, self.theta)
+        inh, self.inh_state = biophysical_lif_step(exc * self.params.w_exc_inh, self.inh_state, self.params.inh)
         self.theta.mul_(1.0 - self.params.exc.dt / self.params.tau_theta).add_(self.params.theta_plus * exc)
         self.inh_spikes = inh
         spikes = {"input": input_spikes, "exc": exc, "inh": inh}
@@ -133,7 +138,7 @@ class LIFMLP(SpikingNetwork):
     def __init__(
         self,
         sizes: tuple[int, ...],
-        params: LIFParameters,
+        params: BiophysicalLIFParameters,
         w_max: float,
         eta: float,
         k: int,
@@ -160,7 +165,7 @@ class LIFMLP(SpikingNetwork):
 
     def begin_image(self) -> None:
         """Rest every neuron and clear the history."""
-        self.states = [lif_initial_state(n, self.params) for n in list(self.layers.values())[1:]]
+        self.states = [biophysical_lif_initial_state(n, self.params) for n in list(self.layers.values())[1:]]
         self.history.clear()
 
     def threshold_offsets(self) -> tuple[torch.Tensor, ...]:
@@ -176,13 +181,13 @@ class LIFMLP(SpikingNetwork):
         self.theta.add_(self.homeostasis * (rates - self.target_rate)).clamp_(min=floor)
 
     def propagate(
-        self, input_spikes: torch.Tensor, states: list[LIFState], weights: list[torch.Tensor], smooth: bool = False
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[LIFState]]:
+        self, input_spikes: torch.Tensor, states: list[BiophysicalLIFState], weights: list[torch.Tensor], smooth: bool = False
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[BiophysicalLIFState]]:
         """Pure forward of one step: ``(weighted inputs, spikes, new states)`` of every non-input layer."""
         inputs, spikes, new_states, s = [], [], [], input_spikes
         for w, state, theta in zip(weights, states, self.threshold_offsets(), strict=True):
             current = s @ w
-            s, state = lif_step(current, state, self.params, theta, smooth=smooth)
+            s, state = biophysical_lif_step(current, state, self.params, theta, smooth=smooth)
             inputs.append(current)
             spikes.append(s)
             new_states.append(state)

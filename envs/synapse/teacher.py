@@ -13,8 +13,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from envs.synapse.lif import lif_initial_state
 from envs.synapse.networks import LIFMLP
+from spiking.biophysical_lif import biophysical_lif_initial_state
 
 
 class TeacherResult(NamedTuple):
@@ -53,7 +53,7 @@ def bptt_teacher(
         (w if weights is None else weights[i]).detach().clone().requires_grad_(True)
         for i, w in enumerate([g.weight for g in net.groups])
     ]
-    states = [lif_initial_state(n, net.params) for n in list(net.layers.values())[1:]]
+    states = [biophysical_lif_initial_state(n, net.params) for n in list(net.layers.values())[1:]]
     currents, outputs = [], []
     with torch.enable_grad():
         for s in input_spikes:

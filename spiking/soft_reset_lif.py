@@ -1,8 +1,8 @@
-"""Leaky integrate-and-fire neurons with a surrogate gradient, in Norse's functional style.
+"""Unitless leaky integrate-and-fire neurons with a reset by subtraction, for SCAL-RL's perception.
 
-The neuron update is a pure step function ``lif_step(current, state, params) -> (spikes, new_state)``;
-the spike nonlinearity is SuperSpike's surrogate (Zenke & Ganguli 2018, "SuperSpike: supervised
-learning in multilayer spiking neural networks"), shared with the synapse envs, whose slope is exposed.
+The neuron update is a pure step function ``soft_reset_lif_step(current, state, params) -> (spikes, new_state)``:
+``v ← decay·v + (1 − decay)·I``, a spike when ``v`` exceeds the threshold, then ``v ← v − spike·threshold``.
+Spikes go through the SuperSpike surrogate (:mod:`spiking.surrogate`, Zenke & Ganguli 2018), whose slope is exposed.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from typing import NamedTuple
 
 import torch
 
-from envs.synapse.lif import SuperSpike  # the one SuperSpike surrogate of the project
+from spiking.surrogate import SuperSpike
+
+__all__ = ["SoftResetLIFParameters", "SoftResetLIFState", "soft_reset_lif_run", "soft_reset_lif_step"]
 
 
-class LIFParameters(NamedTuple):
+class SoftResetLIFParameters(NamedTuple):
     """Parameters of a LIF population.
 
     Attributes:
@@ -28,13 +30,15 @@ class LIFParameters(NamedTuple):
     slope: float = 5.0
 
 
-class LIFState(NamedTuple):
+class SoftResetLIFState(NamedTuple):
     """Membrane potential ``v`` of every neuron."""
 
     v: torch.Tensor
 
 
-def lif_step(current: torch.Tensor, state: LIFState, params: LIFParameters) -> tuple[torch.Tensor, LIFState]:
+def soft_reset_lif_step(
+    current: torch.Tensor, state: SoftResetLIFState, params: SoftResetLIFParameters
+) -> tuple[torch.Tensor, SoftResetLIFState]:
     """One Euler step: leaky integration of ``current``, spike at threshold, soft reset (subtract).
 
     Args:
@@ -47,19 +51,25 @@ def lif_step(current: torch.Tensor, state: LIFState, params: LIFParameters) -> t
     """
     v = params.decay * state.v + (1.0 - params.decay) * current
     spikes = SuperSpike.apply(v - params.threshold, params.slope)
-    return spikes, LIFState(v=v - spikes * params.threshold)
+    return spikes, SoftResetLIFState(v=v - spikes * params.threshold)
 
 
-def lif_run(currents: torch.Tensor, params: LIFParameters) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_reset_lif_run(currents: torch.Tensor, params: SoftResetLIFParameters) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a population from rest over ``currents`` of shape ``(batch, time, neurons)``.
 
     Returns:
         Spikes and membrane potentials (before reset), both ``(batch, time, neurons)``.
+
+    Example:
+        >>> params = SoftResetLIFParameters(decay=0.5, threshold=torch.tensor(0.6))
+        >>> spikes, potentials = soft_reset_lif_run(torch.full((1, 3, 1), 1.0), params)
+        >>> spikes.flatten().tolist(), [round(v, 3) for v in potentials.flatten().tolist()]
+        ([0.0, 1.0, 0.0], [0.5, 0.75, 0.575])
     """
-    state = LIFState(v=torch.zeros_like(currents[:, 0]))
+    state = SoftResetLIFState(v=torch.zeros_like(currents[:, 0]))
     spikes, potentials = [], []
     for t in range(currents.shape[1]):
-        s, state = lif_step(currents[:, t], state, params)
+        s, state = soft_reset_lif_step(currents[:, t], state, params)
         spikes.append(s)
         potentials.append(state.v + s * params.threshold)  # undo the reset: the potential that crossed
     return torch.stack(spikes, dim=1), torch.stack(potentials, dim=1)
