@@ -134,7 +134,7 @@ def _cell(value: tuple[float, float] | None) -> str:
     if value is None:
         return "—"
     mean, std = value
-    return f"{mean:.1f}" if np.isnan(std) else f"{mean:.1f} ± {std:.1f}"
+    return f"{mean:.1f} ± {'—' if np.isnan(std) else f'{std:.1f}'}"  # as the table writes its returns
 
 
 def results_table(table: pd.DataFrame, found: dict[tuple, dict[str, tuple[float, float]]]) -> str:
