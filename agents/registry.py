@@ -44,6 +44,16 @@ AGENTS: dict[str, AgentEntry] = {
         "stable_baselines3.PPO", True, "SCAL-RL: spiking perception, memory, UCB value (algo per env: scal_rl.yml)"
     ),
     "scal_dqn": AgentEntry("agents.scal.algorithms.SCALDQN", True, "SCAL-RL Q policy on DQN with spiking TD"),
+    "scal_rl_no_prototypes": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: LIF neurons driven by the projection, not prototypes"
+    ),
+    "scal_rl_no_lif": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: prototype similarities as features, no LIF neurons"
+    ),
+    "scal_rl_no_subspace": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL ablation: no principal subspace"),
+    "scal_rl_no_memory": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: no episodic memory, spiking TD or UCB bonus"
+    ),
     "scal_ppo": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL actor-critic policy on PPO"),
     "random": AgentEntry("agents.reference.RandomAgent", False, "uniform random actions (chance level)"),
     "oracle": AgentEntry(

@@ -34,6 +34,8 @@ class SCALCallback(BaseCallback):
         spiking_td: weight on-policy advantages by :func:`agents.scal.value.spiking_td_weights`.
         reseed_prototypes: replace unused prototypes by the consolidated centroids.
         anneal_plasticity: scale the perception's adaptation rates by the remaining training fraction.
+        use_memory: feed and consolidate the episodic memory (False, with ``spiking_td=False`` and the policy's
+            ``ucb_beta=0``: the ablation without memory and value layer, agent ``scal_rl_no_memory``).
     """
 
     def __init__(
@@ -42,9 +44,11 @@ class SCALCallback(BaseCallback):
         spiking_td: bool = True,
         reseed_prototypes: bool = False,
         anneal_plasticity: bool = False,
+        use_memory: bool = True,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
+        self.use_memory = use_memory
         self.consolidate_freq = consolidate_freq
         self.spiking_td = spiking_td
         self.reseed_prototypes = reseed_prototypes
@@ -57,6 +61,8 @@ class SCALCallback(BaseCallback):
         return tensor.float()
 
     def _on_step(self) -> bool:
+        if not self.use_memory:
+            return True
         policy = self.model.policy
         with torch.no_grad():
             keys = policy.scal_perception.represent(self._obs_tensor(self.model._last_obs))

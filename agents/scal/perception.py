@@ -14,31 +14,29 @@ integrates over the ``n_frames`` stacked observations (see :class:`agents.scal.f
 
 from __future__ import annotations
 
-import math
-
 import gymnasium as gym
-import numpy as np
 import torch
 import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from agents.frontend import BlockPooling, check_flat_space
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters as LIFParameters
 from spiking.soft_reset_lif import soft_reset_lif_run as lif_run
-
-
-def is_binary_space(space: gym.Space) -> bool:
-    """True for ``MultiBinary`` and for ``Box`` spaces bounded by [0, 1] (bits stored as floats)."""
-    if isinstance(space, gym.spaces.MultiBinary):
-        return True
-    return isinstance(space, gym.spaces.Box) and bool(np.all(space.low == 0) and np.all(space.high == 1))
+from wrappers.encoding import is_binary_space
 
 
 def _check_positive(**values: float) -> None:
     for name, value in values.items():
         if not value > 0:
             raise ValueError(f"{name}={value!r} must be > 0")
+
+
+def _check_flags(**flags: bool) -> None:
+    for name, flag in flags.items():
+        if flag not in (True, False):
+            raise ValueError(f"{name}={flag!r} is invalid; allowed: True, False")
 
 
 class SCALPerception(BaseFeaturesExtractor):
@@ -72,6 +70,12 @@ class SCALPerception(BaseFeaturesExtractor):
         plasticity_half_life: adaptation passes after which the prototype, threshold and subspace rates
             are halved (they scale as ``h / (h + n)`` after ``n`` passes), so the features settle and the
             policy trained on them stops chasing them; ``None`` keeps the rates constant.
+        use_prototypes: ablation switch; False: the LIF neurons are the ``projection_dim`` tanh units, driven by
+            ``gain`` times the projection itself instead of the cosine similarities to the prototypes
+            (the prototypes still adapt: the memory and value statistics cluster states with them).
+        use_lif: ablation switch; False: no spiking dynamics, the features are the similarities (input
+            currents / ``gain``) averaged over the frames (and the last frame's with ``last_potential``),
+            and the thresholds do not adapt.
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -98,13 +102,10 @@ class SCALPerception(BaseFeaturesExtractor):
         plasticity_half_life: float | None = None,
         last_potential: bool = False,
         center_inputs: bool = False,
+        use_prototypes: bool = True,
+        use_lif: bool = True,
     ) -> None:
-        if (
-            not isinstance(observation_space, (gym.spaces.MultiBinary, gym.spaces.Box))
-            or len(observation_space.shape) != 1
-        ):
-            raise ValueError(f"observation_space={observation_space} must be a flat MultiBinary or Box space")
-        n_inputs = int(observation_space.shape[0])
+        n_inputs = check_flat_space(observation_space)
         if n_frames < 1 or n_inputs % n_frames:
             raise ValueError(f"n_frames={n_frames} must be >= 1 and divide the observation size {n_inputs}")
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
@@ -117,15 +118,15 @@ class SCALPerception(BaseFeaturesExtractor):
         low, high = threshold_bounds
         if not 0 < low < high:
             raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
-        for name, flag in (("last_potential", last_potential), ("center_inputs", center_inputs)):
-            if flag not in (True, False):
-                raise ValueError(f"{name}={flag!r} is invalid; allowed: True, False")
-        super().__init__(observation_space, features_dim=(3 if last_potential else 2) * n_prototypes)
-        self.last_potential = last_potential
-        self.bipolar = is_binary_space(observation_space)
+        _check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
+                     use_lif=use_lif)
+        n_neurons = n_prototypes if use_prototypes else projection_dim
+        outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
+        super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons)
+        self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
+        self.pooling = BlockPooling(n_inputs // n_frames, n_frames, pool_size, is_binary_space(observation_space))
+        self.bipolar, self.frame_size, self.n_pooled = self.pooling.bipolar, self.pooling.frame_size, self.pooling.n_pooled
         self.n_frames, self.n_steps, self.pool_size = n_frames, n_steps, pool_size
-        self.frame_size = n_inputs // n_frames
-        self.n_pooled = math.ceil(self.frame_size / pool_size)
         self.gain, self.decay, self.slope = gain, decay, surrogate_slope
         self.target_rate, self.homeostasis_rate, self.gamma_th = target_rate, homeostasis_rate, gamma_th
         self.threshold_bounds = (float(low), float(high))
@@ -138,7 +139,7 @@ class SCALPerception(BaseFeaturesExtractor):
         self.projection = nn.Linear(self.n_pooled, projection_dim)
         prototypes = F.normalize(torch.randn(n_prototypes, projection_dim), dim=1)  # seeded by SB3's set_random_seed
         self.register_buffer("running_prototypes", prototypes)
-        self.register_buffer("running_thresholds", torch.full((n_prototypes,), 1.0))
+        self.register_buffer("running_thresholds", torch.full((n_neurons,), 1.0))
         self.register_buffer("running_spike_rate", torch.tensor(0.0))
         self.register_buffer("running_drift", torch.tensor(0.0))
         self.register_buffer("running_usage", torch.zeros(n_prototypes))
@@ -166,15 +167,7 @@ class SCALPerception(BaseFeaturesExtractor):
 
     def project(self, observations: torch.Tensor) -> torch.Tensor:
         """Bipolar transform, block pooling, projection and tanh: ``(batch, frames, projection_dim)``."""
-        x = observations.reshape(observations.shape[0], self.n_frames, self.frame_size).float()
-        padding = self.n_pooled * self.pool_size - self.frame_size
-        if padding:  # padded with 0.5 for bits, i.e. 0 ("no evidence") in the bipolar code
-            x = F.pad(x, (0, padding), value=0.5 if self.bipolar else 0.0)
-        batch = x.shape[0]
-        pooled = F.avg_pool1d(x.reshape(batch * self.n_frames, 1, -1), self.pool_size)
-        pooled = pooled.reshape(batch, self.n_frames, self.n_pooled)
-        if self.bipolar:  # bipolar transform 2x - 1, applied after pooling (it is affine): the same, cheaper
-            pooled = 2.0 * pooled - 1.0
+        pooled = self.pooling(observations)  # the front end shared with the baselines (agents.frontend)
         if self.center_inputs:
             if self.training:
                 rate = 1.0 if self.running_adaptations == 0 else self.prototype_lr * self.plasticity
@@ -194,25 +187,37 @@ class SCALPerception(BaseFeaturesExtractor):
         """Index of the nearest prototype (cosine) of each observation."""
         return (self.represent(observations) @ self.running_prototypes.T).argmax(dim=1)
 
+    def input_currents(self, z: torch.Tensor) -> torch.Tensor:
+        """LIF input currents ``(batch, frames, neurons)``: ``gain`` times the cosine similarity of the projection
+        to each prototype (without prototypes: ``gain`` times the projection)."""
+        if not self.use_prototypes:
+            return self.gain * z
+        prototypes = F.normalize(self.running_prototypes, dim=1)  # a copy: the in-place SCAL update stays legal
+        return self.gain * F.normalize(z, dim=-1) @ prototypes.T
+
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         z = self.project(observations)
-        prototypes = F.normalize(self.running_prototypes, dim=1)  # a copy: the in-place SCAL update stays legal
-        currents = self.gain * F.normalize(z, dim=-1) @ prototypes.T  # (batch, frames, prototypes)
+        currents = self.input_currents(z)
         if self.n_frames == 1:
             currents = currents.expand(-1, self.n_steps, -1)
-        params = LIFParameters(self.decay, self.running_thresholds.clone(), self.slope)
-        spikes, potentials = lif_run(currents, params)
+        if self.use_lif:
+            params = LIFParameters(self.decay, self.running_thresholds.clone(), self.slope)
+            spikes, potentials = lif_run(currents, params)
+            features = [spikes.mean(dim=1), potentials.mean(dim=1) / self.gain]
+        else:  # ablation: the similarities the spike rates stand for, without the spiking dynamics
+            spikes, potentials = None, currents
+            features = [currents.mean(dim=1) / self.gain]
         if self.training:
             with torch.no_grad():
-                self._adapt(z.detach(), currents.detach(), spikes.detach())
-        features = [spikes.mean(dim=1), potentials.mean(dim=1) / self.gain]
+                self._adapt(z.detach(), currents.detach(), None if spikes is None else spikes.detach())
         if self.last_potential:  # weighs the frames unlike the mean: their contrast carries the motion
             features.append(potentials[:, -1] / self.gain)
         return torch.cat(features, dim=1)
 
-    def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor) -> None:
+    def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None) -> None:
         self.update_prototypes(F.normalize(z.mean(dim=1), dim=-1))
-        self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
+        if spikes is not None:
+            self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
         self.running_adaptations.add_(1.0)
 
     def update_prototypes(self, features: torch.Tensor) -> None:
