@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import importlib.util
 import multiprocessing
+import socket
+import subprocess
 import sys
 import time
 import traceback
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from eval.runs import RunRecord, RunSpec, load_run
+from train.checks import UsageError
 
 
 def run_job(argv: list[str], log_path: str) -> RunRecord:
@@ -114,11 +118,46 @@ def run_local(jobs: Sequence[Job], workers: int, stream: TextIO | None = None) -
     return results
 
 
-def _init_ray(address: str, workers: int) -> Any:
+# How long --ray may take to find its cluster before the leaderboard gives up with a hint.
+RAY_CONNECT_SECONDS = 30
+RAY_HINT = "start a local cluster with `ray start --head` (then --ray auto), or use --ray local"
+# A child process tries the address: ray.init retries an address that answers but is not Ray for minutes.
+RAY_PROBE = "import sys, ray; ray.init(address=sys.argv[1], log_to_driver=False); ray.shutdown()"
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_SECONDS) -> None:
+    """Raise :class:`UsageError` within about ``timeout`` seconds unless ``--ray address`` reaches a cluster.
+
+    ``local`` (a fresh instance) always works; ``host:port`` must accept a TCP connection and ``auto`` or
+    ``host:port`` must let a Ray driver connect.
+    """
+    if address == "local":
+        return
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError(f"--ray {address}: Ray is not installed; pip install -e '.[eval-ray]' (or pip install ray)")
+    if address != "auto":
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--ray {address}: expected auto, local or HOST:PORT (e.g. 10.0.0.5:6379)")
+        try:
+            socket.create_connection((host, int(port)), timeout=min(10.0, timeout)).close()
+        except OSError as error:
+            raise UsageError(f"--ray {address}: nothing answers there ({error}); {RAY_HINT}") from error
     try:
-        import ray
-    except ImportError as error:
-        raise ImportError("--ray needs Ray: pip install -e '.[eval-ray]' (or pip install ray)") from error
+        probe = subprocess.run([sys.executable, "-c", RAY_PROBE, address], capture_output=True, text=True,
+                               timeout=timeout)  # fmt: skip
+    except subprocess.TimeoutExpired as error:
+        raise UsageError(f"--ray {address}: no Ray cluster answered within {timeout:.0f} s; {RAY_HINT}") from error
+    if probe.returncode != 0:
+        lines = [line for line in probe.stderr.splitlines() if line.strip()]
+        cause = lines[-1] if lines else f"exit code {probe.returncode}"
+        raise UsageError(f"--ray {address}: cannot connect ({cause}); {RAY_HINT}")
+
+
+def _init_ray(address: str, workers: int) -> Any:
+    check_ray_address(address)  # the leaderboard checked it at start; a direct caller gets the same bound
+    import ray
+
     if address == "local":  # a fresh single-machine instance (what the tests use)
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     else:

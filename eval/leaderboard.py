@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import re
 import shlex
@@ -28,7 +29,7 @@ from typing import Any
 import yaml
 
 from agents.registry import AGENTS, get_entry
-from eval.jobs import Job, JobResults, run_local, run_ray
+from eval.jobs import Job, JobResults, check_ray_address, run_local, run_ray
 from eval.plots import plot_learning_curves, plot_sweep
 from eval.runs import RunRecord, RunSpec, find_finished, freeze_kwargs, resolve_steps
 from eval.tables import (
@@ -39,8 +40,10 @@ from eval.tables import (
     summarize,
     write_csv,
 )
-from train.cli import parse_key_values
+from train.checks import UsageError, check_agent_fits_env
+from train.cli import OneLineParser, exit_with_usage_error, parse_key_values
 from train.environments import check_env_id, import_gym_packages
+from train.versions import package_versions, versions_line
 
 
 def parse_sweep(text: str | None) -> tuple[str | None, list[Any]]:
@@ -54,7 +57,7 @@ def parse_sweep(text: str | None) -> tuple[str | None, list[Any]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description="Multi-seed leaderboard: train, evaluate on held-out seeds, write tables and plots.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=None, help="success threshold; None: the env's reward_threshold"
     )
     parser.add_argument(
-        "-n", "--n-timesteps", type=int, default=-1, help="training steps (-1: each agent's hyperparams)"
+        "-n", "--n-timesteps", type=int, default=-1, help="training steps, > 0 (-1: each agent's hyperparams)"
     )
     parser.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="environment arguments")
     parser.add_argument(
@@ -110,10 +113,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for flag in ("envs", "agents"):
         if len(set(getattr(args, flag))) != len(getattr(args, flag)):
             raise ValueError(f"--{flag} must not repeat a name, got {getattr(args, flag)}")
-    if args.n_timesteps < -1:
-        raise ValueError(
-            f"-n/--n-timesteps must be >= 0 (or -1 for each agent's hyperparameters), got {args.n_timesteps}"
-        )
+    if args.n_timesteps == 0 or args.n_timesteps < -1:
+        raise ValueError(f"-n/--n-timesteps {args.n_timesteps}: must be > 0 (or -1 for each agent's hyperparameters)")
     try:
         args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     except argparse.ArgumentTypeError as error:
@@ -128,6 +129,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.output = Path(args.output).resolve()
     args.log_folder = Path(args.log_folder).resolve() if args.log_folder else args.output / "runs"
     return args
+
+
+def check_runs_fit(args: argparse.Namespace) -> None:
+    """Every env takes ``--env-kwargs`` (and each ``--sweep`` value), and every agent fits every env."""
+    for env in args.envs:
+        for value in args.sweep_values:
+            env_kwargs = dict(args.env_kwargs, **({args.sweep_key: value} if args.sweep_key else {}))
+            for agent in args.agents:
+                check_agent_fits_env(env, agent, env_kwargs, agent_flag="--agents", env_flag="--envs")
 
 
 def build_specs(args: argparse.Namespace) -> list[RunSpec]:
@@ -189,6 +199,7 @@ Command (repository root):
     {command}
 
 Machine: {_machine()}. Date: {time.strftime("%Y-%m-%d", time.gmtime())} (UTC). {timing}
+Packages: {versions_line(package_versions())} (also in `versions.json`).
 
 Protocol: each seed's final model is evaluated over {episodes} episodes on evaluation seeds
 `seed + 1,000,000` (disjoint from the training seeds); raw, unnormalised returns. *mean ± std*: over
@@ -225,6 +236,7 @@ def write_outputs(records: list[RunRecord], args: argparse.Namespace, command: s
         write_csv(table[["env", "env_kwargs", "agent", "seeds", "threshold", "success_rate", "mean", "std"]],
                   out / "stability.csv")  # fmt: skip
         (out / "stability.md").write_text(stability_markdown(table))
+    (out / "versions.json").write_text(json.dumps(package_versions(), indent=2) + "\n")
     (out / "README.md").write_text(readme_text(args, records, command, table_md, timing))
     if args.report:  # last: it reads the files above and replays the best run
         from eval.report import write_report
@@ -249,10 +261,25 @@ def _timing_text(
     return text
 
 
+def parse_checked_args(argv: Sequence[str]) -> argparse.Namespace:
+    """:func:`parse_args`, then whether the runs can start (envs, agents, Ray); mistakes are :class:`UsageError`."""
+    try:
+        args = parse_args(argv)
+        if not args.reuse_only:
+            check_runs_fit(args)
+            if args.ray:
+                check_ray_address(args.ray)
+    except UsageError:
+        raise
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the leaderboard; returns the table, the records and the failures."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
+    args = parse_checked_args(argv)
     start = time.time()
     specs = build_specs(args)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -272,12 +299,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {"table": table, "records": records, "reused": reused, "failures": results.failures, "output": args.output}
 
 
-def cli() -> None:
-    """Console entry point (``neuro-rl-leaderboard``): bad input ends in one clear line; failed runs exit 1."""
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Console entry point (``neuro-rl-leaderboard``).
+
+    Exit codes: 0 done, 1 some runs failed (listed on stderr), 2 a command-line mistake or an unreachable
+    ``--ray`` cluster (one line on stderr).
+    """
     try:
-        result = main()
-    except ValueError as error:
-        sys.exit(f"error: {error}")
+        result = main(argv)
+    except UsageError as error:
+        exit_with_usage_error(Path(sys.argv[0]).name if argv is None else "leaderboard.py", error)
     sys.exit(1 if result["failures"] else 0)
 
 

@@ -29,7 +29,7 @@ class RunSpec:
     Attributes:
         env: registered environment id.
         agent: registered agent name.
-        seed: training seed (evaluation uses ``seed + 1_000_000``, see ``train.environments``).
+        seed: training seed (evaluation uses ``seed + EVAL_SEED_OFFSET``, see ``train.environments``).
         n_timesteps: training steps, resolved (0 for non-learning agents).
         env_kwargs: environment arguments as sorted ``(key, value)`` pairs.
         eval_points: periodic evaluations over training (the learning curve).
@@ -108,7 +108,9 @@ def freeze_kwargs(env_kwargs: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 def train_argv(env: str, agent: str, seed: int, n_timesteps: int, env_kwargs: dict[str, Any]) -> list[str]:
     """``train/run.py`` arguments naming a run; values are written as JSON, which the CLI reads as YAML."""
-    argv = ["--env", env, "--agent", agent, "--seed", str(seed), "-n", str(n_timesteps)]
+    argv = ["--env", env, "--agent", agent, "--seed", str(seed)]
+    if n_timesteps != 0:  # 0: an agent that does not learn, which trains 0 steps without -n
+        argv += ["-n", str(n_timesteps)]
     if env_kwargs:
         argv += ["--env-kwargs", *(f"{key}:{json.dumps(value)}" for key, value in env_kwargs.items())]
     return argv

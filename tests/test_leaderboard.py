@@ -134,7 +134,8 @@ def test_ray_stability_and_sweep(tmp_path, leaderboard):
         (["--sweep", "flip_prob"], "--sweep expects KEY=V1,V2"),
         (["--agents", "nope"], "allowed: "),
         (["--agents", "ppo", "ppo"], "--agents must not repeat"),
-        (["-n", "-5"], "-n/--n-timesteps must be >= 0"),
+        (["-n", "-5"], "-n/--n-timesteps -5: must be > 0"),
+        (["-n", "0"], "-n/--n-timesteps 0: must be > 0"),
         (["--envs", "Nope-v0"], "not a registered environment id"),
     ],
 )

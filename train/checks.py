@@ -120,13 +120,9 @@ def build_agent(config: RunConfig, train_env: Any, hyperparams: dict[str, Any], 
     try:
         return make_agent(config.agent, train_env, hyperparams, seed=config.seed, **kwargs)
     except (AssertionError, TypeError, ValueError) as error:
-        cause = f"{type(error).__name__}: {error}".splitlines()[0]
         if given:
-            raise UsageError(f"-params {format_pairs(given)}: {config.agent} rejects them ({cause})") from error
-        raise UsageError(
-            f"--agent {config.agent} does not fit --env {config.env_id} ({cause}); "
-            f"agents that fit it: {', '.join(fitting_agents(config)) or 'none'}"
-        ) from error
+            raise UsageError(f"-params {format_pairs(given)}: {config.agent} rejects them ({_describe(error)})") from error
+        raise mismatch_error(config, _describe(error)) from error
 
 
 def format_pairs(pairs: dict[str, Any]) -> str:
@@ -139,10 +135,7 @@ def check_reference_agent_fits(config: RunConfig, model: Any, eval_env: Any) -> 
         return
     problem = _reference_agent_problem(model, eval_env)
     if problem is not None:
-        raise UsageError(
-            f"--agent {config.agent} does not fit --env {config.env_id} ({problem}); "
-            f"agents that fit it: {', '.join(fitting_agents(config)) or 'none'}"
-        )
+        raise mismatch_error(config, problem)
 
 
 def _reference_agent_problem(model: Any, env: Any) -> str | None:
@@ -158,8 +151,8 @@ def _reference_agent_problem(model: Any, env: Any) -> str | None:
         action, _ = copy.deepcopy(model).predict(observation, deterministic=True)
         valid = env.action_space.contains(np.asarray(action).reshape(-1, *env.action_space.shape)[0].astype(
             env.action_space.dtype))
-    except Exception as error:  # any failure means the agent cannot act here
-        return f"{type(error).__name__}: {error}".splitlines()[0]
+    except Exception as error:  # noqa: BLE001 - any failure means the agent cannot act here
+        return _describe(error)
     finally:
         restore_rng(rng)
     return None if valid else f"its action {action!r} is not in the action space {env.action_space}"
@@ -167,33 +160,56 @@ def _reference_agent_problem(model: Any, env: Any) -> str | None:
 
 def fitting_agents(config: RunConfig) -> list[str]:
     """Registered agents that can be built on (and, if they do not learn, act in) ``config``'s env."""
+    from train.environments import make_env
+
     fitting = []
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
+    env = make_env(dataclasses.replace(config, n_envs=1), evaluation=True)
+    try:
         for name in sorted(AGENTS):
-            if _agent_fits(name, config):
+            if agent_problem(name, config.env_id, env) is None:
                 fitting.append(name)
+    finally:
+        env.close()
     return fitting
 
 
-def _agent_fits(name: str, config: RunConfig) -> bool:
+def agent_problem(name: str, env_id: str, env: Any) -> str | None:
+    """None if agent ``name``, with its hyperparameter file's settings, can be built on ``env`` and act in it;
+    else what went wrong."""
     from agents.hyperparams import load_hyperparams, resolve_hyperparams
-    from train.environments import make_env
 
-    trial = dataclasses.replace(config, agent=name, n_envs=1)
-    env = None
     try:
-        env = make_env(trial, evaluation=True)
-        hyperparams = resolve_hyperparams(load_hyperparams(name, config.env_id))
-        for key in RUN_KEYS:
-            hyperparams.pop(key, None)
-        model = make_agent(name, env, hyperparams, seed=0)
-        return get_entry(name).learns or _reference_agent_problem(model, env) is None
-    except Exception:  # noqa: BLE001 - an agent that cannot be built does not fit
-        return False
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            hyperparams = {k: v for k, v in resolve_hyperparams(load_hyperparams(name, env_id)).items() if k not in RUN_KEYS}
+            model = make_agent(name, env, hyperparams, seed=0)
+    except Exception as error:  # noqa: BLE001 - whatever the algorithm refuses, the agent does not fit
+        return _describe(error)
+    return None if get_entry(name).learns else _reference_agent_problem(model, env)
+
+
+def check_agent_fits_env(env_id: str, agent: str, env_kwargs: dict[str, Any], *, agent_flag: str = "--agent",
+                         env_flag: str = "--env") -> None:
+    """Raise a :class:`UsageError` unless ``agent`` can be built on ``env_id`` with ``env_kwargs`` and act in it."""
+    config = RunConfig(env_id=env_id, agent=agent, seed=0, n_timesteps=0, n_envs=1, env_kwargs=dict(env_kwargs))
+    env = build_env(config, evaluation=True)
+    try:
+        problem = agent_problem(agent, env_id, env)
     finally:
-        if env is not None:
-            env.close()
+        env.close()
+    if problem is not None:
+        raise mismatch_error(config, problem, agent_flag, env_flag)
+
+
+def mismatch_error(config: RunConfig, problem: str, agent_flag: str = "--agent", env_flag: str = "--env") -> UsageError:
+    return UsageError(
+        f"{agent_flag} {config.agent} does not fit {env_flag} {config.env_id} ({problem}); "
+        f"agents that fit it: {', '.join(fitting_agents(config)) or 'none'}"
+    )
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0]
 
 
 UNEXPECTED_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")

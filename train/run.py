@@ -98,10 +98,13 @@ def start_or_resume(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, Checkpoi
     try:
         check_device(args.device)
         import_gym_packages(args.gym_packages)
+    except ModuleNotFoundError as error:
+        raise UsageError(f"--gym-packages {' '.join(args.gym_packages)}: {error}; allowed: importable modules") from error
+    try:
         return start(args) if args.resume is None else resume(args)
     except UsageError:
         raise
-    except (ValueError, ModuleNotFoundError) as error:  # bad values the envs, agents or checkpoints refused
+    except ValueError as error:  # bad values the envs, agents or checkpoints refused
         raise UsageError(str(error)) from error
 
 
