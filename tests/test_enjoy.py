@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 
 import gymnasium as gym
 import imageio.v2 as imageio
@@ -183,3 +184,13 @@ def test_cartpole_view_marks_the_applied_action_after_the_delay():
     assert view.action_lines(record)[:2] == ["chosen  right", "applied none yet"]
     record.info["applied_force"] = -10.0
     assert view.action_lines(record)[1] == "applied left"
+
+
+def test_video_falls_back_to_gif_without_imageio_ffmpeg(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if it were not installed: import fails
+    frames = [np.full((20, 30, 3), value, np.uint8) for value in (0, 128, 255)]
+    path = write_video(tmp_path / "clip.mp4", frames, 10)
+    assert path == tmp_path / "clip.gif" and not (tmp_path / "clip.mp4").exists()
+    assert "pip install imageio-ffmpeg" in capsys.readouterr().err
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.info["duration"] == 100

@@ -101,7 +101,7 @@ class View:
             titled(text_panel(lines, TEXT_WIDTH, PANEL_HEIGHT), "agent", PANEL_HEIGHT),
         ]
         if record.spikes is not None:
-            raster = draw_raster(record.raster, len(record.spikes), RASTER_WINDOW)
+            raster = np.pad(draw_raster(record.raster, len(record.spikes), RASTER_WINDOW), 1, constant_values=160)
             panels.append(titled(raster, f"SCAL spikes: {len(record.spikes)} prototypes x steps", PANEL_HEIGHT))
         return side_by_side(panels)
 
