@@ -4,7 +4,7 @@
 
 A 10-episode final score of a policy that fails now and then moves by tens of points between evaluations;
 this tightens it. Each run folder's ``model.zip`` is loaded with its ``config.yml`` and played
-deterministically on a fresh evaluation env seeded as in training (``seed + 1_000_000``), so a second call
+deterministically on a fresh evaluation env seeded as in training (``seed + EVAL_SEED_OFFSET``), so a second call
 plays the same episodes. Prints one JSON line per run.
 """
 

@@ -113,6 +113,21 @@ def _success_cell(row: pd.Series) -> str:
     return f"{round(row['success_rate'] * row['seeds'])}/{row['seeds']} ({row['success_rate']:.0%})"
 
 
+def mean_std_cell(values: Sequence[float], digits: int = 3, sign: str = "") -> str:
+    """``mean ± std`` (population std) of ``values``, NaN ignored; ``–`` when there is no number.
+
+    ``sign="+"`` writes the mean with its sign.
+
+    Example:
+        >>> mean_std_cell([0.5, 0.7, float("nan")]), mean_std_cell([-1.0, -3.0], digits=1, sign="+")
+        ('0.600 ± 0.100', '-2.0 ± 1.0')
+    """
+    values = np.asarray(values, dtype=float)
+    if np.all(np.isnan(values)):
+        return "–"
+    return f"{np.nanmean(values):{sign}.{digits}f} ± {np.nanstd(values):.{digits}f}"
+
+
 def markdown_table(columns: dict[str, list[str]]) -> str:
     """A GitHub Markdown table from ``{header: cells}``."""
     headers = list(columns)

@@ -26,6 +26,7 @@ from agents.meta_utility import AllBlocksAgent, ConfidenceExitAgent, RandomSkipA
 from agents.registry import load_agent
 from envs.meta_utility.env import MetaUtilityEnv
 from eval.experiments.meta_utility_evaluate import evaluate, oracle_cheapest_correct
+from eval.tables import markdown_table, mean_std_cell
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999, 1.0)
 FIELDS = ("agent", "eta", "parameter", "seed", "accuracy", "flops_saved", "block_share", "blocks_run", "return")
@@ -79,22 +80,21 @@ def confidence_accuracy_at(rows: list[dict], flops_saved: float) -> float:
 def summary_table(rl: list[dict], baselines: list[dict]) -> str:
     full = next(r["accuracy"] for r in baselines if r["agent"] == "all_blocks")
     random_groups = group_by([r for r in baselines if r["agent"].startswith("random_skip@")])
-    lines = [
-        "| agent | η | seeds | accuracy % (mean ± std) | FLOPs saved % | blocks run | conf-exit acc. at same FLOPs | "
-        "random skip, same budget | target met |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    headers = ("agent", "η", "seeds", "accuracy % (mean ± std)", "FLOPs saved %", "blocks run",
+               "conf-exit acc. at same FLOPs", "random skip, same budget", "target met")  # fmt: skip
+    columns: dict[str, list[str]] = {header: [] for header in headers}
     for (agent, eta), group in sorted(group_by(rl).items()):
         acc = np.array([r["accuracy"] for r in group]) * 100
         saved = np.array([r["flops_saved"] for r in group]) * 100
         conf = confidence_accuracy_at(baselines, saved.mean() / 100) * 100
         rand = np.mean([r["accuracy"] for r in random_groups[(f"random_skip@{agent}", eta)]]) * 100
-        bar = saved.mean() >= 40 and acc.mean() >= full * 100 - 1 and acc.mean() > conf
-        lines.append(
-            f"| {agent} | {eta} | {len(group)} | {acc.mean():.1f} ± {acc.std():.1f} | {saved.mean():.1f} ± {saved.std():.1f} | "
-            f"{np.mean([r['blocks_run'] for r in group]):.2f} | {conf:.1f} | {rand:.1f} | {'yes' if bar else 'no'} |"
-        )
-    return "\n".join(lines)
+        target_met = saved.mean() >= 40 and acc.mean() >= full * 100 - 1 and acc.mean() > conf
+        cells = (agent, str(eta), str(len(group)), mean_std_cell(acc, digits=1), mean_std_cell(saved, digits=1),
+                 f"{np.mean([r['blocks_run'] for r in group]):.2f}", f"{conf:.1f}", f"{rand:.1f}",
+                 "yes" if target_met else "no")  # fmt: skip
+        for header, cell in zip(headers, cells, strict=True):
+            columns[header].append(cell)
+    return markdown_table(columns)
 
 
 def mean_points(rows: list[dict], agent: str) -> np.ndarray:
@@ -155,9 +155,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         writer.writeheader()
         writer.writerows(baselines + rl)
     table = summary_table(rl, baselines)
-    (output / "summary.md").write_text(table + "\n")
+    (output / "summary.md").write_text(table)
     plot(rl, baselines, output / "accuracy_vs_flops.png")
-    print(table)
+    print(table, end="")
 
 
 if __name__ == "__main__":

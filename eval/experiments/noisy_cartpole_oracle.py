@@ -20,6 +20,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 import envs  # noqa: F401
 from agents.registry import make_agent
+from eval.tables import markdown_table
 from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.45)
@@ -64,10 +65,15 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| flip_prob | bits_per_step | oracle return (mean ± std over seeds) |", "|---|---|---|"]
-    lines += [f"| {r['flip_prob']} | {r['bits_per_step']} | {r['oracle_mean']} ± {r['oracle_std']} |" for r in rows]
-    (out / "oracle_vs_flip_prob.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    table = markdown_table(
+        {
+            "flip_prob": [str(r["flip_prob"]) for r in rows],
+            "bits_per_step": [str(r["bits_per_step"]) for r in rows],
+            "oracle return (mean ± std over seeds)": [f"{r['oracle_mean']} ± {r['oracle_std']}" for r in rows],
+        }
+    )
+    (out / "oracle_vs_flip_prob.md").write_text(table)
+    print(table, end="")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from pathlib import Path
 import gymnasium as gym
 import matplotlib
 import numpy as np
-import yaml
 
 import envs  # noqa: F401
 from agents.registry import make_agent
 from agents.synapse.kernel import rule_kernel
+from train.cli import parse_key_values
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -47,7 +47,10 @@ def main() -> None:
     parser.add_argument("--third-factors", nargs="+", type=float, default=[0.0])
     parser.add_argument("--out", default="kernel.png")
     args = parser.parse_args()
-    kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.env_kwargs)}
+    try:
+        kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     env = gym.make(args.env, **kwargs)
     env.reset(seed=0)
     config = env.unwrapped.config

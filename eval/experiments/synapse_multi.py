@@ -8,7 +8,7 @@ Protocol for each (rule, seed), on ``SynapseMultiUnsup-v0`` (Diehl–Cook, agent
 1. ``shared`` (experiment 1: ``SynapsePolicy``, parameters shared, the group id in the observation) and
    ``per_group`` (experiment 2: ``PerGroupSynapsePolicy``) are trained with ``train.run.main`` (PPO, the
    hyperparameters of ``agents/hyperparams/ppo.yml``) for ``--train-steps`` agent-steps on an env seeded ``seed``.
-2. The rule (deterministic for PPO) drives a *fresh* network (seeded ``seed + 1_000_000``) for ``--plast-images``
+2. The rule (deterministic for PPO) drives a *fresh* network (seeded ``seed + EVAL_SEED_OFFSET``) for ``--plast-images``
    images: episode reward, sparsity, winners and the sign of every Δd are recorded.
 3. Held-out label-assignment accuracy with frozen weights (``envs.synapse.evaluation``), before and after 2.
 4. Analyses: each policy's kernel Δd(Δt) per group (``agents.synapse.kernel.rule_kernel``), the sign distribution of
@@ -30,26 +30,15 @@ import torch
 
 from agents.registry import make_agent
 from agents.synapse.kernel import rule_kernel
-from envs.synapse.config import tiny_kwargs
 from envs.synapse_multi import multi_agent_kwargs
 from envs.synapse_multi.env import SynapseMultiAgentEnv, parallel_env
 from envs.synapse_multi.vec_adapter import make_parallel_vec_env
+from eval.experiments.synapse_sizes import SIZES
+from eval.tables import markdown_table, mean_std_cell
+from train.cli import parse_key_values
+from train.environments import EVAL_SEED_OFFSET
 
 ENV_ID = "SynapseMultiUnsup-v0"
-FRESH_SEED_OFFSET = 1_000_000
-SIZES = {  # "small" is the single-agent results' unsup size (eval/experiments/synapse_learning.py): 8×8 digits, 50 E neurons
-    "small": dict(
-        data_source="sklearn",
-        n_train=1200,
-        n_test=500,
-        n_exc=50,
-        n_steps=30,
-        capacity=128,
-        max_rate=200.0,
-        input_norm=40.0,
-    ),
-    "tiny": tiny_kwargs("unsup_single"),  # the tests' size: 10 E neurons, T = K = 12
-}
 POLICIES = {"shared": None, "per_group": "agents.multiagent.policy.PerGroupSynapsePolicy"}
 FIELDS = [
     "rule",
@@ -74,7 +63,7 @@ FIELDS = [
 
 
 def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return multi_agent_kwargs(ENV_ID, {**SIZES[args.size], **args.env_kwargs})
+    return multi_agent_kwargs(ENV_ID, {**SIZES[args.size]["unsup_single"], **args.env_kwargs})
 
 
 def train_policy(rule: str, seed: int, args: argparse.Namespace):
@@ -177,7 +166,7 @@ def evaluate(rule: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, 
     start = time.time()
     model = build_rule(rule, seed, args)
     env = parallel_env(**env_kwargs(args))
-    env.reset(seed=seed + FRESH_SEED_OFFSET)
+    env.reset(seed=seed + EVAL_SEED_OFFSET)
     before = env.evaluate(args.test_images, args.assign_images)
     record = run_rule(model, env, args.plast_images)
     accuracy = env.evaluate(args.test_images, args.assign_images)
@@ -206,51 +195,46 @@ def summary(path: Path) -> str:
     """Markdown tables: mean ± std over seeds per rule (results, then analyses), and the mean kernels."""
     rows = list(csv.DictReader(path.open()))
     rules = sorted({r["rule"] for r in rows}, key=lambda r: (r not in POLICIES, r))
-
-    def cell(group: list, name: str) -> str:
-        values = np.array([float(r[name]) for r in group])
-        return f"{values.mean():.3f} ± {values.std():.3f}"
-
+    groups = [[r for r in rows if r["rule"] == rule] for rule in rules]
     tables = [
         ("episode_reward", "accuracy", "accuracy_before"),
         ("sparsity", "distinct_winners", "winner_entropy", "top_winner_share"),
         ("dd_pos_input_exc", "dd_pos_inh_exc", "out_pos_input", "out_zero_input", "out_neg_inh", "out_zero_inh"),
     ]
-    lines = []
-    for columns in tables:
-        lines += ["", "| rule | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-        for rule in rules:
-            group = [r for r in rows if r["rule"] == rule]
-            lines.append(f"| {rule} | {len(group)} | " + " | ".join(cell(group, c) for c in columns) + " |")
+    parts = []
+    for names in tables:
+        columns = {"rule": rules, "seeds": [str(len(group)) for group in groups]}
+        columns.update({name: [mean_std_cell([float(r[name]) for r in group]) for group in groups] for name in names})
+        parts.append(markdown_table(columns))
     kernel_path = Path(f"{path}.kernels.json")
     if kernel_path.exists():
-        lines += ["", kernel_table(json.loads(kernel_path.read_text()), rules)]
-    return "\n".join(lines)
+        parts.append(kernel_table(json.loads(kernel_path.read_text()), rules))
+    return "\n" + "\n".join(parts)
 
 
 def kernel_table(saved: dict, rules: list[str]) -> str:
-    """Mean kernel Δd(Δt) over seeds, per rule and group, at a few lags."""
+    """Mean kernel Δd(Δt) over seeds, per rule and group, at a few lags; then per rule the mean kernel sizes and
+    the cosine between the two groups' kernels (mean ± std over seeds)."""
     lags = next(iter(saved.values()))["lags"]
     shown = [lag for lag in (-10, -5, -2, -1, 0, 1, 2, 5, 10) if lag in lags]
-    lines = ["| rule | group | " + " | ".join(f"Δt={lag}" for lag in shown) + " |", "|---|---|" + "---|" * len(shown)]
-    for rule in rules:
-        runs = [v for k, v in saved.items() if k.split("/")[0] == rule]
-        for group in (g for g in runs[0] if g != "lags") if runs else ():
-            mean = np.mean([r[group] for r in runs], axis=0)
-            lines.append(f"| {rule} | {group} | " + " | ".join(f"{mean[lags.index(lag)]:+.3f}" for lag in shown) + " |")
-    lines += [
-        "",
-        "| rule | seeds | mean abs Δd (input_exc) | mean abs Δd (inh_exc) | cosine(input_exc, inh_exc kernels) |",
-        "|---|---|---|---|---|",
-    ]
-    for rule in rules:
-        runs = [v for k, v in saved.items() if k.split("/")[0] == rule]
-        a, b = (np.array([r[g] for r in runs]) for g in ("input_exc", "inh_exc"))
-        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-        cos = np.where(norms > 0, (a * b).sum(1) / np.where(norms > 0, norms, 1), np.nan)
-        cos_cell = "–" if np.all(np.isnan(cos)) else f"{np.nanmean(cos):+.2f} ± {np.nanstd(cos):.2f}"
-        lines.append(f"| {rule} | {len(runs)} | {np.abs(a).mean():.4f} | {np.abs(b).mean():.4f} | {cos_cell} |")
-    return "\n".join(lines)
+    runs = {rule: [v for k, v in saved.items() if k.split("/")[0] == rule] for rule in rules}
+    pairs = [(rule, group) for rule in rules if runs[rule] for group in runs[rule][0] if group != "lags"]
+    means = [np.mean([r[group] for r in runs[rule]], axis=0) for rule, group in pairs]
+    kernels = {"rule": [rule for rule, _ in pairs], "group": [group for _, group in pairs]}
+    kernels.update({f"Δt={lag}": [f"{mean[lags.index(lag)]:+.3f}" for mean in means] for lag in shown})
+    headers = ("mean abs Δd (input_exc)", "mean abs Δd (inh_exc)", "cosine(input_exc, inh_exc kernels)")
+    cells = [kernel_comparison(runs[rule]) for rule in rules]
+    comparison = {"rule": rules, "seeds": [str(len(runs[rule])) for rule in rules]}
+    comparison.update({header: [row[i] for row in cells] for i, header in enumerate(headers)})
+    return markdown_table(kernels) + "\n" + markdown_table(comparison)
+
+
+def kernel_comparison(runs: list[dict]) -> list[str]:
+    """Cells of one rule: mean abs Δd of the input_exc and inh_exc kernels, and their cosine (mean ± std)."""
+    a, b = (np.array([r[g] for r in runs]) for g in ("input_exc", "inh_exc"))
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    cos = np.where(norms > 0, (a * b).sum(1) / np.where(norms > 0, norms, 1), np.nan)
+    return [f"{np.abs(a).mean():.4f}", f"{np.abs(b).mean():.4f}", mean_std_cell(cos, digits=2, sign="+")]
 
 
 def plot_kernels(kernel_path: Path, out: Path) -> None:
@@ -307,9 +291,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--summary", action="store_true", help="only print the tables of --out")
     parser.add_argument("--plot", default=None, help="with --summary: write the kernels' figure to this PNG")
     args = parser.parse_args(argv)
-    import yaml
-
-    args.env_kwargs = {k: yaml.safe_load(v) for k, v in (item.split(":", 1) for item in args.env_kwargs)}
+    try:
+        args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
     unknown = [r for r in args.rules if r not in (*POLICIES, "stdp", "zero", "random")]
     if unknown:
         parser.error(f"--rules {unknown} invalid; allowed: shared, per_group, stdp, zero, random")
@@ -320,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     out = Path(args.out)
     if args.summary:
-        print(summary(out))
+        print(summary(out), end="")
         if args.plot:
             plot_kernels(Path(f"{out}.kernels.json"), Path(args.plot))
         return

@@ -2,8 +2,8 @@
 
     python eval/experiments/synapse_progress.py --rules zero three_factor label_bias --seeds 0 1 --images 200 --probes 16
 
-Each rule drives a fresh network (env seeded ``seed + 1,000,000``, size ``small`` of
-``eval/experiments/synapse_learning.py``, teacher third factor, R = R_cls) for ``--images`` images with
+Each rule drives a fresh network (env seeded ``seed + EVAL_SEED_OFFSET``, size ``small`` of
+:mod:`eval.experiments.synapse_sizes`, teacher third factor, R = R_cls) for ``--images`` images with
 ``progress_probes: --probes``; per episode the env reports the change of the probes' mean R caused by that
 episode's updates (``info["progress"]``). Printed per rule and seed: its mean and standard deviation over the
 lifetime, the per-episode signal-to-noise ratio an RL rule trained on that reward would see, and the held-out
@@ -20,7 +20,9 @@ import torch
 
 import envs  # noqa: F401
 from envs.synapse import SCENARIO_IDS
-from eval.experiments.synapse_learning import SIZES, reference_rule
+from eval.experiments.synapse_learning import reference_rule
+from eval.experiments.synapse_sizes import SIZES
+from train.environments import EVAL_SEED_OFFSET
 
 
 def lifetime(rule_name: str, seed: int, images: int, probes: int, eta: float) -> tuple[np.ndarray, float]:
@@ -28,7 +30,7 @@ def lifetime(rule_name: str, seed: int, images: int, probes: int, eta: float) ->
     kwargs = dict(SIZES["small"]["semi"], third_factor="teacher", eta=eta, alpha_margin=0.0, alpha_spike=0.0)
     env = gym.make(SCENARIO_IDS["semi"], **kwargs, progress_probes=probes, progress_only=True)
     rule = reference_rule(rule_name, env, seed)
-    obs, _ = env.reset(seed=seed + 1_000_000)
+    obs, _ = env.reset(seed=seed + EVAL_SEED_OFFSET)
     progress = []
     for _ in range(images):
         done = False
