@@ -83,24 +83,16 @@ def test_sigint_saves_a_checkpoint_and_prints_how_to_resume(tmp_path):
     wait_for(lambda: run_dirs(tmp_path) and list_checkpoints(run_dirs(tmp_path)[0]))  # training is under way
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    assert process.returncode == 130, err  # 128 + SIGINT, after the checkpoint and the summary
     assert "stopped (signal)" in out and "resume with: python train/run.py --resume" in out
     newest = list_checkpoints(run_dirs(tmp_path)[0])[-1]
-    assert json.loads((newest / "meta.json").read_text())["reason"] == "signal"
+    meta = json.loads((newest / "meta.json").read_text())
+    summary = json.loads((run_dirs(tmp_path)[0] / "summary.json").read_text())
+    assert meta["reason"] == summary["stop_reason"] == "signal"
+    assert (summary["timesteps"], summary["episodes"], summary["updates"]) == (meta["steps"], meta["episodes"],
+                                                                             meta["updates"])
     resumed = main(["--resume", str(newest), "--steps", "64", "--verbose", "0"])
     assert resumed["timesteps"] >= json.loads((newest / "meta.json").read_text())["steps"] + 64
-
-
-def test_sigkill_during_saves_leaves_the_previous_checkpoint_loadable(tmp_path):
-    process = start_training(tmp_path, "--save-freq", "64", "--keep-checkpoints", "50")  # a save every rollout
-    wait_for(lambda: run_dirs(tmp_path) and len(list_checkpoints(run_dirs(tmp_path)[0])) >= 3)
-    process.kill()  # SIGKILL, most likely in the middle of writing one
-    process.communicate(timeout=60)
-    run_dir = run_dirs(tmp_path)[0]
-    contents = load_checkpoint(run_dir)  # the newest complete one; staging folders are ignored
-    assert contents.meta["steps"] >= 128
-    resumed = main(["--resume", str(run_dir), "--steps", "64", "--verbose", "0"])
-    assert resumed["timesteps"] >= contents.meta["steps"] + 64
 
 
 @pytest.mark.parametrize("victim", ["model.zip", "envs.pkl", "state.pkl", "meta.json"])
