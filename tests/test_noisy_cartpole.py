@@ -134,11 +134,15 @@ def test_invalid_actions_raise_and_leave_the_state_unchanged(action):
     assert env.unwrapped._state == before
 
 
-def test_numpy_integer_actions_are_accepted():
-    env = make()
-    env.reset(seed=0)
-    for action in (np.int64(1), np.array(0), np.int8(1)):
-        env.step(action)
+def test_numpy_integer_actions_act_like_python_ints():
+    numpy_env, python_env = make(min_delay=0, max_delay=0), make(min_delay=0, max_delay=0)
+    numpy_env.reset(seed=0)
+    python_env.reset(seed=0)
+    for action, same in ((np.int64(1), 1), (np.array(0), 0), (np.int8(1), 1)):
+        obs, *_, info = numpy_env.step(action)
+        expected_obs, *_, expected_info = python_env.step(same)
+        assert info["applied_force"] == expected_info["applied_force"] == (10.0 if same else -10.0)
+        np.testing.assert_array_equal(obs, expected_obs)
 
 
 def test_vector_env_with_one_copy_reproduces_the_single_env():
@@ -183,3 +187,32 @@ def test_vector_env_validates_actions_and_arguments():
         NoisyCartPoleVectorEnv(num_envs=0)
     with pytest.raises(ValueError, match="flip_prob"):
         NoisyCartPoleVectorEnv(num_envs=2, flip_prob=2.0)
+
+
+@pytest.mark.parametrize("min_delay, max_delay", [(0, 2), (1, 3)])
+def test_vector_env_matches_the_single_env_across_autoresets(min_delay, max_delay):
+    """One copy, random actions, many episodes: every step equals the single env's.
+
+    On the step after an episode ends the vector env ignores the action (NEXT_STEP autoreset) but still
+    draws that step's delay before resetting; the single env is reset after the same draw. A delay line
+    that kept actions in flight across the reset would apply them to the new episode and diverge.
+    """
+    kwargs = {"flip_prob": 0.1, "bits_per_variable": 8, "min_delay": min_delay, "max_delay": max_delay}
+    single, vector = make(**kwargs), NoisyCartPoleVectorEnv(num_envs=1, **kwargs)
+    obs_s, info_s = single.reset(seed=5)
+    obs_v, info_v = vector.reset(seed=5)
+    actions = np.random.default_rng(0).integers(0, 2, 600)
+    ended, resets = False, 0
+    for action in actions:
+        obs_v, reward_v, term_v, trunc_v, info_v = vector.step(np.array([action]))
+        if ended:  # the vector env's autoreset step
+            single.unwrapped.np_random.bit_generator.random_raw()  # the delay drawn for the ignored action
+            obs_s, info_s = single.reset()
+            reward_s, term_s, trunc_s, resets = 0.0, False, False, resets + 1
+        else:
+            obs_s, reward_s, term_s, trunc_s, info_s = single.step(int(action))
+        np.testing.assert_array_equal(obs_v[0], obs_s)
+        np.testing.assert_allclose(info_v["state"][0], info_s["state"], rtol=1e-12)
+        assert (reward_v[0], term_v[0], trunc_v[0]) == (reward_s, term_s, trunc_s)
+        ended = term_s or trunc_s
+    assert resets >= 10
