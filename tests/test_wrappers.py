@@ -21,6 +21,7 @@ from wrappers import (
     flip_bits,
 )
 from wrappers.delay import applied_action_probabilities
+from wrappers.noise import flip_mask
 
 
 def test_codes_on_hand_examples():
@@ -141,3 +142,41 @@ def test_random_observation_delay_shows_past_frames():
     assert set(seen) == {1, 2, 3}
     with pytest.raises(ValueError, match="max_delay"):
         RandomObservationDelay(gym.make("CartPole-v1"), min_delay=1, max_delay=-1)
+
+
+@pytest.mark.parametrize("n_bits", [1, 3, 5, 7, 13, 4097])
+def test_flip_masks_of_any_bit_count_are_fresh_and_at_the_right_rate(n_bits):
+    """Bit counts that are not a multiple of 4 (four masks per raw 64-bit word) get their own draws."""
+    rng, p, steps = np.random.default_rng(3), 0.3, max(20_000 // n_bits, 8)
+    masks = np.stack([flip_mask((n_bits,), p, rng) for _ in range(steps)])
+    assert masks.shape == (steps, n_bits) and masks.dtype == bool
+    assert abs(masks.mean() - p) < 5 * math.sqrt(p * (1 - p) / masks.size)
+    repeated = np.all(masks[1:] == masks[:-1], axis=1).mean()  # a step that reused the previous draws
+    expected = (p**2 + (1 - p) ** 2) ** n_bits
+    assert abs(repeated - expected) < 5 * math.sqrt(expected * (1 - expected) / (steps - 1)) + 1e-9
+
+
+def test_flips_are_independent_across_bits_and_steps():
+    """P(flip, flip) = p**2 for neighbouring bits, for the same bit at consecutive steps, and for bits a
+    raw word apart; every position flips at rate p."""
+    rng, p = np.random.default_rng(7), 0.3
+    masks = np.stack([flip_mask((7,), p, rng) for _ in range(60_000)]).astype(float)
+    tolerance = 5 * math.sqrt(p**2 * (1 - p**2) / masks.shape[0])
+    np.testing.assert_allclose(masks.mean(axis=0), p, atol=5 * math.sqrt(p * (1 - p) / masks.shape[0]))
+    for first, second in ((0, 1), (3, 4), (2, 6), (0, 4)):  # within and across the 4-mask groups of a word
+        assert abs((masks[:, first] * masks[:, second]).mean() - p**2) < tolerance
+    for lag in (1, 2, 4):  # the same bit over steps
+        assert abs((masks[lag:] * masks[:-lag]).mean() - p**2) < tolerance
+    last_and_next_first = masks[:-1, 6] * masks[1:, 0]  # where a step's draws end and the next begin
+    assert abs(last_and_next_first.mean() - p**2) < tolerance
+
+
+def test_flip_mask_consumes_the_generator_so_seeds_fix_it():
+    first, second = np.random.default_rng(11), np.random.default_rng(11)
+    a = [flip_mask((5, 3), 0.45, first) for _ in range(3)]
+    b = [flip_mask((5, 3), 0.45, second) for _ in range(3)]
+    for mask_a, mask_b in zip(a, b, strict=True):
+        assert mask_a.shape == (5, 3)
+        np.testing.assert_array_equal(mask_a, mask_b)
+    assert not np.array_equal(a[0], a[1]) or not np.array_equal(a[1], a[2])
+    assert flip_mask((6,), 1.0, first).all() and not flip_mask((6,), 0.0, first).any()
