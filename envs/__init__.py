@@ -10,15 +10,16 @@ register(
     reward_threshold=195.0,
 )
 
-# Synapse-plasticity environments (DESIGN §2.3, docs/synapse.md): one id per scenario; kwargs documented in
-# envs.synapse.config.SynapseEnvConfig. Episode = one image of n_steps simulation steps (termination).
+# Synapse-plasticity environments (docs/synapse.md): one id per scenario; kwargs documented in
+# envs.synapse.config.SynapseEnvConfig, plus the reward variants' (envs.synapse.variants, docs/synapse_variants.md)
+# that the entry point applies as wrappers. Episode = one image of n_steps simulation steps (termination).
 for _scenario, _env_id in {
     "unsup_single": "SynapseUnsupSingle-v0",
     "unsup_dual": "SynapseUnsupDual-v0",
     "grad_mimicry": "SynapseGradMimicry-v0",
     "semi": "SynapseSemi-v0",
 }.items():
-    register(id=_env_id, entry_point="envs.synapse.env:SynapsePlasticityEnv", kwargs={"scenario": _scenario})
+    register(id=_env_id, entry_point="envs.synapse.variants:make_synapse_env", kwargs={"scenario": _scenario})
 
 register(
     id="MetaUtility-v0",

@@ -1,4 +1,8 @@
-"""Every hyperparameter of the synapse environments (DESIGN §2.3), with per-scenario defaults and checks."""
+"""Every argument of the synapse environments' simulator, with per-scenario defaults and checks.
+
+The reward and rollout variants (paired baseline, replayed reward, probe progress, margin shaping, network
+renewal) are wrappers with their own arguments: :mod:`envs.synapse.variants`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from envs.synapse.data import DATA_SOURCES
+from wrappers.validation import check_finite
 
 SCENARIOS = ("unsup_single", "unsup_dual", "grad_mimicry", "semi")
 WEIGHT_NORMALIZATIONS = ("none", "subtractive", "events")
@@ -19,7 +24,7 @@ THIRD_FACTORS = {
 
 @dataclass(frozen=True)
 class SynapseEnvConfig:
-    """Arguments of :class:`envs.synapse.env.SynapsePlasticityEnv` (all are env kwargs).
+    """Arguments of :class:`envs.synapse.env.SynapsePlasticityEnv` (all are env kwargs; every float is finite).
 
     LIF values (``tau_m``, ``v_rest``, ``v_th``, ``v_reset``, ``r``) set the excitatory population in the
     unsupervised scenarios and every layer of the MLPs; ``None`` keeps the scenario default.
@@ -64,11 +69,6 @@ class SynapseEnvConfig:
     alpha: float = 5.0  # softmax gain on output rates
     alpha_margin: float = 1.0
     alpha_spike: float = 0.1
-    margin_shaping: float = 0.0  # semi: weight of the potential-based shaping Φ = w·label margin of counts / T
-    progress_probes: int = 0  # semi: N > 0 adds the mean change of the reward on N probe images (frozen weights)
-    progress_only: bool = False  # semi with probes: the episode reward is the probe change alone
-    paired_baseline: bool = False  # semi: subtract the reward of the same spike train with no plasticity
-    replay_reward: bool = False  # semi: R is that of the spike train presented again after the episode (frozen)
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -76,8 +76,7 @@ class SynapseEnvConfig:
     represent_every: int = 5
     weight_normalization: str = "none"  # "subtractive": each post neuron keeps its summed input weight
     step_centring: bool = False  # each group's Δd is centred over the step's events (a rule's common part: no effect)
-    renew_every: int = 0  # episodes after which reset draws a fresh network (0: weights persist)
-    homeostasis: float = 0.0  # LIF MLPs: per-image threshold change per unit of rate error, hidden and output neurons (0: off)
+    homeostasis: float = 0.0  # LIF MLPs: per-image threshold change per unit of rate error of each neuron (0: off)
     target_rate: float = 0.05  # the spikes per step that homeostasis holds every neuron at
     # structural plasticity (off with sleep_every = 0)
     sleep_every: int = 0  # episodes between sleep phases
@@ -116,11 +115,17 @@ def _check(condition: bool, name: str, value: Any, allowed: str) -> None:
         raise ValueError(f"{name}={value!r} is invalid; allowed: {allowed}")
 
 
-def make_config(**kwargs: Any) -> SynapseEnvConfig:
-    """Fill scenario defaults, convert lists to tuples and validate; invalid values raise ``ValueError``."""
-    names = {f.name for f in fields(SynapseEnvConfig)}
+def check_names(kwargs: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
+    """Raise ``ValueError`` listing the allowed names unless every key of ``kwargs`` is a config field or in
+    ``extra`` (the arguments of the reward variants, where the env is built with them)."""
+    names = {f.name for f in fields(SynapseEnvConfig)} | set(extra)
     unknown = sorted(set(kwargs) - names)
     _check(not unknown, "kwargs", unknown, ", ".join(sorted(names)))
+
+
+def make_config(**kwargs: Any) -> SynapseEnvConfig:
+    """Fill scenario defaults, convert lists to tuples and validate; invalid values raise ``ValueError``."""
+    check_names(kwargs)
     scenario = kwargs.get("scenario", "semi")
     _check(scenario in SCENARIOS, "scenario", scenario, ", ".join(SCENARIOS))
     values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()}
@@ -138,12 +143,16 @@ NUMBER_TYPES = {"float": False, "int": False, "float | None": True, "int | None"
 
 
 def _check_numbers(c: SynapseEnvConfig) -> None:
-    """Every numeric argument is a number (not a string or a bool), so the range checks below can compare it."""
+    """Every numeric argument is a finite number (not a string, a bool, nan or ±inf), so the range checks below
+    can compare it; ``None`` where the field allows it."""
     for f in fields(c):
-        if f.type in NUMBER_TYPES:
-            value = getattr(c, f.name)
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            _check(number or (value is None and NUMBER_TYPES[f.type]), f.name, value, "a number")
+        value = getattr(c, f.name)
+        if f.type in NUMBER_TYPES and not (value is None and NUMBER_TYPES[f.type]):
+            check_finite(f.name, value)
+    weights = c.reward_weights
+    _check(isinstance(weights, tuple) and len(weights) == 3, "reward_weights", weights, "3 numbers (w_s, w_d, w_t)")
+    for weight in weights:
+        check_finite("reward_weights", weight)
 
 
 def validate(c: SynapseEnvConfig) -> None:
@@ -171,34 +180,6 @@ def validate(c: SynapseEnvConfig) -> None:
     _check(c.n_exc >= 1, "n_exc", c.n_exc, ">= 1")
     _check(0 < c.sparsity_target < 1, "sparsity_target", c.sparsity_target, "in (0, 1)")
     _check(c.lambda_reg > 0, "lambda_reg", c.lambda_reg, "> 0")
-    _check(c.margin_shaping >= 0, "margin_shaping", c.margin_shaping, ">= 0 (0: no shaping)")
-    _check(
-        isinstance(c.progress_probes, int)
-        and not isinstance(c.progress_probes, bool)
-        and c.progress_probes >= 0
-        and (c.scenario == "semi" or not c.progress_probes),
-        "progress_probes",
-        c.progress_probes,
-        "an integer >= 0 (semi only; 0: off)",
-    )
-    _check(
-        isinstance(c.progress_only, bool) and (c.progress_probes or not c.progress_only),
-        "progress_only",
-        c.progress_only,
-        "false, or true with progress_probes > 0",
-    )
-    _check(
-        isinstance(c.paired_baseline, bool) and (c.scenario == "semi" or not c.paired_baseline),
-        "paired_baseline",
-        c.paired_baseline,
-        "false, or true in semi",
-    )
-    _check(
-        isinstance(c.replay_reward, bool) and (c.scenario == "semi" or not c.replay_reward),
-        "replay_reward",
-        c.replay_reward,
-        "false, or true in semi",
-    )
     _check(isinstance(c.step_centring, bool), "step_centring", c.step_centring, "false or true")
     _check(
         c.weight_normalization in WEIGHT_NORMALIZATIONS,
@@ -206,7 +187,6 @@ def validate(c: SynapseEnvConfig) -> None:
         c.weight_normalization,
         ", ".join(WEIGHT_NORMALIZATIONS),
     )
-    _check(isinstance(c.renew_every, int) and c.renew_every >= 0, "renew_every", c.renew_every, "an integer >= 0")
     _check(c.homeostasis >= 0, "homeostasis", c.homeostasis, ">= 0 (0: off)")
     _check(not (c.unsupervised and c.homeostasis), "homeostasis", c.homeostasis, "0 in unsup_* (Diehl–Cook's θ)")
     _check(0 < c.target_rate < 1, "target_rate", c.target_rate, "in (0, 1)")
@@ -215,7 +195,6 @@ def validate(c: SynapseEnvConfig) -> None:
     for name in ("prune_fraction", "grow_fraction"):
         _check(0 <= getattr(c, name) <= 1, name, getattr(c, name), "in [0, 1]")
     _check(c.alpha_unsup > 0, "alpha_unsup", c.alpha_unsup, "> 0")
-    _check(len(c.reward_weights) == 3, "reward_weights", c.reward_weights, "3 numbers (sparsity, diversity, stability)")
     _check(
         c.diversity_window >= 1 and c.represent_every >= 0,
         "diversity_window/represent_every",

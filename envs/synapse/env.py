@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +31,20 @@ def check_delta_d(action: Any, capacity: int) -> torch.Tensor:
     return torch.from_numpy(array.astype(np.float32))
 
 
+class ImageHook(Protocol):
+    """What a reward variant (:mod:`envs.synapse.variants`) sees of an image's episode from inside the env.
+
+    ``begin_image`` runs in ``reset`` once the image and its spike train are drawn, before the network presents
+    it; ``end_image`` runs at the image's last step with the scenario's reward ``R`` and returns the reward to
+    pay, before the network's end-of-image update (homeostasis). Hooks run in the order they were added to
+    ``env.image_hooks``; each may add keys to ``info``.
+    """
+
+    def begin_image(self, env: SynapsePlasticityEnv, input_spikes: torch.Tensor, label: int) -> None: ...
+
+    def end_image(self, env: SynapsePlasticityEnv, reward: float, info: dict[str, Any]) -> float: ...
+
+
 class SynapsePlasticityEnv(gym.Env):
     """
     ## Description
@@ -38,9 +52,9 @@ class SynapsePlasticityEnv(gym.Env):
     the agent receives the *events* of that step (synapses whose pre or post neuron spiked) and returns a
     weight change ``Δd ∈ [-1, 1]`` per event; the env applies ``Δw = η_group·Δd`` clipped to the group's
     bounds. One episode is one image; the weights persist across episodes (that is the learning).
-    Scenarios (DESIGN §2.3): ``unsup_single`` and ``unsup_dual`` (Diehl–Cook 784→N_E→N_I; groups
-    ``input_exc`` and ``inh_exc``), ``grad_mimicry`` (LIF MLP 784-256-128-64-32-10 with a BPTT teacher),
-    ``semi`` (LIF MLP 784-256-128-10, reward from the label).
+    Scenarios: ``unsup_single`` and ``unsup_dual`` (Diehl–Cook 784→N_E→N_I; groups ``input_exc`` and
+    ``inh_exc``), ``grad_mimicry`` (LIF MLP 784-256-128-64-32-10 with a BPTT teacher), ``semi`` (LIF MLP
+    784-256-128-10, reward from the label).
 
     ## Action Space
     ``Box(-1, 1, (capacity,), float32)``: Δd for event slot i; slots beyond the step's events are ignored.
@@ -60,55 +74,40 @@ class SynapsePlasticityEnv(gym.Env):
     | 2K+5       | l_norm (normalised layer index)                | 0   | 1   |
     | 2K+6       | third factor (0 when ``third_factor="none"``)  | -3  | 3   |
 
-    Above ``capacity`` events a seeded uniform sample is kept (``info["n_events_total"]`` counts all).
+    Above ``capacity`` events a seeded uniform sample is kept (``info["n_events_total"]`` counts all). The third
+    factor is ``reward`` = the previous episode's reward, or ``teacher`` = the post neuron's error: the BPTT error
+    δ_post(t) (``grad_mimicry``), or ``onehot(y) − softmax(α·rates)`` at the output and its fixed random
+    projection in hidden layers (``semi``).
 
     ## Rewards
     ``unsup_*``: 0 per step, and at the last step ``R = w_s·(1 − |ρ − ρ*|/max(ρ*, 1−ρ*)) + w_d·diversity +
     w_t·stability`` (−1 for a silent network); with ``gamma = 1`` every event's return is R.
     ``semi``: 0 per step, at the last step ``R = ±1 + α_margin·(r_y − max_{k≠y} r_k) − α_spike·Σs_k/(T·10)``.
-    With ``margin_shaping = w > 0`` every step adds the potential-based shaping ``Φ_{t+1} − Φ_t``, with
-    ``Φ = w·(c_y − max_{k≠y} c_k)/T`` from the output spike counts so far and ``Φ = 0`` after the last step:
-    the episode's return changes only by the constant ``−Φ_0``, so the optimal rule is unchanged (Ng et al. 1999).
-    With ``progress_probes = N > 0`` (``semi``), reset also draws N probe images with their spike trains and the
-    last step adds ``mean_probes R(after) − mean_probes R(before)``: the change, through the episode's updates,
-    of the reward on those images presented with frozen weights (``info["progress"]``). The reward then pays
-    what an update does to other images, not only to the one being presented; ``progress_only`` drops R and
-    keeps that change alone (a learning-progress reward). With ``paired_baseline`` (``semi``) the episode reward is
-    ``R − R_0``, ``R_0`` the reward of the same spike train on the network at reset without plasticity
-    (``info["zero_plasticity_reward"]``): an action-independent baseline that keeps the best rule.
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
     synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``);
     ``info["event_rewards"]`` holds the per-event terms in slot order (0 at padding), for per-event credit
-    (``SynapseGradMimicryPerEvent-v0``, :mod:`envs.synapse_multi.event_agents`).
-
-    Third factor (``third_factor``): ``reward`` = the previous episode's reward (all scenarios);
-    ``teacher`` = per-neuron error of the post neuron: the BPTT error δ_post(t) (``grad_mimicry``), or
-    ``onehot(y) − softmax(α·rates)`` at the output and its fixed random projection in hidden layers (``semi``).
-
-    Weight normalisation (``weight_normalization="subtractive"``): after each step's update, every post neuron's
-    summed weight change is given back, spread over its input synapses (each neuron keeps its summed input weight).
+    (:mod:`envs.synapse_multi.event_agents`). Variants of these rewards (paired baseline, replayed reward,
+    probe progress, margin shaping) are wrappers: :mod:`envs.synapse.variants`.
 
     ## Starting State
-    Network weights are drawn at the first ``reset``, at every ``reset(seed=...)`` and, with
-    ``renew_every = N > 0``, after every N episodes (a fresh network: the rule is trained on the same
-    fresh-network trajectories it is evaluated on); otherwise they persist. Each reset picks a training image uniformly (``unsup_*``: every ``represent_every``-th episode
-    re-presents a recent one), rests the neurons and draws its Poisson spike train.
+    Network weights are drawn at the first ``reset``, at every ``reset(seed=...)`` and at
+    ``reset(options={"new_network": True})``; otherwise they persist. Each reset picks a training image
+    uniformly (``unsup_*``: every ``represent_every``-th episode re-presents a recent one), rests the neurons and
+    draws its Poisson spike train. With ``sleep_every > 0`` a reset first runs a sleep phase
+    (:mod:`envs.synapse.structural`, ``info["sleep"]``): weak, idle synapses are pruned and new ones grow.
 
     ## Episode End
     1. Termination: after ``n_steps`` (T) simulation steps, the image has been presented.
 
-    Structural plasticity (``sleep_every > 0``): every ``sleep_every`` episodes, ``reset`` first runs a sleep
-    phase (:mod:`envs.synapse.structural`): the last ``sleep_replay`` input trains are replayed with frozen
-    weights, the weakest ``prune_fraction`` of each group's synapses (|w| × replay co-activity) are pruned
-    and ``grow_fraction`` × the possible synapses grow at random absent positions with weights near 0;
-    ``info["sleep"]`` has the counts and every step's ``info["synapse_count"]`` follows them.
-
-    ``render_mode="rgb_array"``: ``render()`` tiles the receptive fields (input weights) of the first layer.
-
     ## Arguments
-    All fields of :class:`envs.synapse.config.SynapseEnvConfig`, e.g. ``gymnasium.make("SynapseSemi-v0",
-    data_source="sklearn", hidden_sizes=[32], n_steps=8, capacity=64, third_factor="teacher")``.
-    Held-out accuracy with frozen weights: ``env.unwrapped.evaluate(n_images)``.
+    The fields of :class:`envs.synapse.config.SynapseEnvConfig`: the scenario, data, simulation, network and
+    reward constants, the third factor, how Δd becomes Δw (``weight_normalization``: ``"subtractive"`` gives
+    each post neuron's summed change back over its inputs, ``"events"`` centres its events' Δd;
+    ``step_centring`` centres each group's Δd over the step), homeostatic thresholds (``homeostasis``) and
+    structural plasticity (``sleep_every``). ``render_mode="rgb_array"`` tiles the first layer's receptive
+    fields. The registered ids (``gymnasium.make("SynapseSemi-v0", data_source="sklearn", hidden_sizes=[32])``)
+    also accept the variants' arguments (:func:`envs.synapse.variants.make_synapse_env`). Held-out accuracy
+    with frozen weights: ``env.unwrapped.evaluate(n_images)``.
 
     ## Version History
     * v0: initial version.
@@ -132,6 +131,7 @@ class SynapsePlasticityEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, (c.capacity,), dtype=np.float32)
         self.scenario: Scenario | None = None
         self.episodes = 0
+        self.image_hooks: list[ImageHook] = []
 
     @property
     def network(self):
@@ -159,9 +159,10 @@ class SynapsePlasticityEnv(gym.Env):
         return int(self.np_random.integers(len(self.data.train_x))), False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start an image; ``options={"new_network": True}`` first draws a fresh network, as a seed does (other
+        option keys are ignored)."""
         super().reset(seed=seed)
-        renew = self.config.renew_every and self.episodes >= self.config.renew_every
-        if self.scenario is None or seed is not None or renew:
+        if self.scenario is None or seed is not None or (options or {}).get("new_network"):
             generator = torch.Generator().manual_seed(int(self.np_random.integers(2**62)))
             self.scenario = make_scenario(self.config, self.n_input, generator)
             self.episodes = 0
@@ -176,14 +177,12 @@ class SynapsePlasticityEnv(gym.Env):
         self.input_spikes = encode(self.data.train_x[image_id], self.config, self.np_random)
         if self.config.sleep_every:
             self.stored.append(self.input_spikes)
-        if self.config.progress_probes:
-            ids = self.np_random.integers(len(self.data.train_x), size=self.config.progress_probes)
-            trains = [encode(self.data.train_x[i], self.config, self.np_random) for i in ids]
-            self.scenario.set_probes(trains, [int(self.data.train_y[i]) for i in ids])
-        self.scenario.begin_image(int(self.data.train_y[image_id]), self.input_spikes, represented, image_id)
+        label = int(self.data.train_y[image_id])
+        for hook in self.image_hooks:
+            hook.begin_image(self, self.input_spikes, label)
+        self.scenario.begin_image(label, self.input_spikes, represented, image_id)
         self.t = 0
         obs = self._advance()
-        self.phi = self.scenario.potential()
         return obs, {**info, "image": image_id, "represented": represented}
 
     def _maybe_sleep(self) -> dict[str, Any]:
@@ -239,16 +238,17 @@ class SynapsePlasticityEnv(gym.Env):
         terminated = self.t >= self.config.n_steps
         if terminated:
             final, metrics = self.scenario.end_image()
+            for hook in self.image_hooks:
+                final = hook.end_image(self, final, metrics)
+            self.scenario.last_reward = final  # the next episode's ``reward`` third factor
             self.network.end_image()
-            reward += final - self.phi  # potential-based shaping: Φ = 0 at the end, so Σ shaping = −Φ_0
+            reward += final
             info.update(metrics)
             self.episodes += 1
             self.batch = EventBatch.empty()
             obs = np.zeros(self.observation_space.shape, np.float32)
         else:
             obs = self._advance()
-            phi, self.phi = self.phi, self.scenario.potential()
-            reward += self.phi - phi
         return obs, float(reward), terminated, False, info
 
     def _padded(self, per_event: torch.Tensor) -> np.ndarray:

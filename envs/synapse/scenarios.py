@@ -56,10 +56,6 @@ class Scenario:
     def step_reward(self, batch: EventBatch, delta_d: torch.Tensor, t: int) -> float:
         return 0.0
 
-    def potential(self) -> float:
-        """Shaping potential Φ of the current state (0: no shaping); the env adds ``Φ_{t+1} − Φ_t``."""
-        return 0.0
-
     def end_image(self) -> tuple[float, dict[str, Any]]:
         raise NotImplementedError
 
@@ -215,15 +211,8 @@ class GradMimicryScenario(MLPScenario):
 class SemiScenario(MLPScenario):
     """``semi``: episode reward from the label only; the ``teacher`` third factor is a per-neuron error:
     ``onehot(y) − softmax(α·rates so far)`` for output neurons, its projection through fixed random
-    feedback matrices for hidden neurons (direct feedback alignment, Nøkland 2016).
-
-    With ``replay_reward`` the episode reward is that of the same spike train presented again after the episode
-    with frozen weights: what the image's updates did to the network's answer on it, every event's update counted
-    in full (the last step's updates cannot change the plastic presentation's R).
-
-    With probes (``progress_probes > 0``, :meth:`set_probes`) the episode reward also counts what the image's
-    updates did to other images: the mean change of the reward on the probe images, each presented with frozen
-    weights and the same spike train before and after the episode; ``progress_only`` keeps that change alone.
+    feedback matrices for hidden neurons (direct feedback alignment, Nøkland 2016). The reward variants that
+    present spike trains with frozen weights (:mod:`envs.synapse.variants`) score them with :meth:`frozen_reward`.
     """
 
     def __init__(self, config: SynapseEnvConfig, n_input: int, generator: torch.Generator) -> None:
@@ -231,37 +220,11 @@ class SemiScenario(MLPScenario):
         sizes = list(self.network.layers.values())[1:]
         self.feedback = [torch.randn(10, n, generator=generator) / 10**0.5 for n in sizes[:-1]]
         self.feedback.append(torch.eye(10))
-        self.probes: list[tuple[torch.Tensor, int]] = []
-
-    def set_probes(self, spike_trains: list[torch.Tensor], labels: list[int]) -> None:
-        """Probe images of this episode (call before :meth:`begin_image`): scores them before plasticity."""
-        self.probes = list(zip(spike_trains, labels, strict=True))
-        self.probe_before = self.probe_score()
 
     def frozen_reward(self, spikes: torch.Tensor, label: int) -> float:
         """The reward R of one presentation of ``spikes`` under the current weights (no plasticity)."""
         c = self.config
         return semi_reward(present_train(self.network, spikes)["out"], label, c.n_steps, c.alpha_margin, c.alpha_spike)
-
-    def probe_score(self) -> float:
-        """Mean reward of the probe images under the current weights (no plasticity)."""
-        return float(np.mean([self.frozen_reward(spikes, label) for spikes, label in self.probes]))
-
-    def begin_image(self, label: int, input_spikes: torch.Tensor, represented: bool, image_id: int) -> None:
-        if self.config.paired_baseline:  # what this image would earn from here with no plasticity
-            self.zero_plasticity_reward = self.frozen_reward(input_spikes, label)
-        self.input_spikes = input_spikes
-        super().begin_image(label, input_spikes, represented, image_id)
-
-    def replayed_reward(self) -> float:
-        """R of the episode's spike train presented again with the weights the episode left (no plasticity).
-        The plastic presentation's spike counts are kept, so homeostasis still answers to them."""
-        history = self.network.history
-        counts, steps = {name: c.clone() for name, c in history.counts.items()}, history.steps
-        reward = self.frozen_reward(self.input_spikes, self.label)
-        history.clear()
-        history.counts, history.steps = counts, steps
-        return reward
 
     def third_factor(self, batch: EventBatch, t: int) -> torch.Tensor | None:
         if self.config.third_factor != "teacher":
@@ -276,31 +239,12 @@ class SemiScenario(MLPScenario):
             out[sel] = (error @ feedback)[batch.post[sel]]
         return out.clamp(-SIGNAL_CLIP, SIGNAL_CLIP)
 
-    def potential(self) -> float:
-        """``Φ = margin_shaping · (c_y − max_{k≠y} c_k) / T`` from the output spike counts so far."""
-        if not self.config.margin_shaping:
-            return 0.0
-        counts = self.network.history.counts["out"]
-        others = torch.cat([counts[: self.label], counts[self.label + 1 :]])
-        return self.config.margin_shaping * float(counts[self.label] - others.max()) / self.config.n_steps
-
     def end_image(self) -> tuple[float, dict[str, Any]]:
         c = self.config
         reward = semi_reward(
             self.network.history.counts["out"], self.label, self.network.history.steps, c.alpha_margin, c.alpha_spike
         )
-        reward, info = self._record(self.output_prediction(), reward, {})
-        if c.replay_reward:
-            info["plastic_reward"] = reward
-            reward = self.replayed_reward()
-        if c.paired_baseline:
-            info["zero_plasticity_reward"] = self.zero_plasticity_reward
-            reward -= self.zero_plasticity_reward
-        if self.probes:
-            info["progress"] = self.probe_score() - self.probe_before
-            reward = info["progress"] + (0.0 if c.progress_only else reward)
-        self.last_reward = reward
-        return reward, info
+        return self._record(self.output_prediction(), reward, {})
 
 
 def make_scenario(config: SynapseEnvConfig, n_input: int, generator: torch.Generator) -> Scenario:

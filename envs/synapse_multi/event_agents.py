@@ -3,7 +3,7 @@
 The single-agent env pays one scalar per step for all of its events (up to ``capacity`` actions). Where the
 scenario's reward is a sum over events (``grad_mimicry``: ``−ĝ·Δd − λ·Δd²`` per event), this env gives each
 event its own term, so a policy-gradient learner sees the effect of each Δd instead of a sum diluted by the
-other events' exploration noise (DESIGN §2.3, the credit problem of the third-factor signal).
+other events' exploration noise (the credit problem of the third-factor signal).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.synapse.env import SynapsePlasticityEnv
+from envs.synapse.variants import make_synapse_env
 from envs.synapse_multi.simulator_env import SimulatorParallelEnv, pettingzoo_factories
 
 
 class SynapseEventAgentsEnv(SimulatorParallelEnv):
     """
     ## Description
-    The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (DESIGN §2.3) as a
+    The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` as a
     cooperative PettingZoo game whose agents are the ``capacity`` event slots of a step: agent ``event_i``
     observes the local state of the step's i-th event and answers with its Δd. Slots hold different synapses
     from step to step, so an agent is a role (one event of the step), not a synapse; a shared policy is the
@@ -37,17 +37,20 @@ class SynapseEventAgentsEnv(SimulatorParallelEnv):
     ``r_i = e_i + (R − Σ_j e_j)``: the event's own share ``e_i`` of the step reward ``R`` where the scenario
     reports one (``info["event_rewards"]``, ``grad_mimicry``: ``e_i = −ĝ_i·Δd_i − λ·Δd_i²``; 0 at padding),
     plus the undivided rest of ``R`` (end-of-image reward, shaping), which every agent shares. In the
-    other scenarios no share is reported and every agent receives ``R``.
+    other scenarios no share is reported and every agent receives ``R``. ``R`` is the single-agent env's reward
+    with the reward variants the arguments switch on (:mod:`envs.synapse.variants`).
 
     ## Starting State
-    As the single-agent env: weights drawn at the first ``reset`` and at every ``reset(seed=...)``.
+    As the single-agent env: weights drawn at the first ``reset``, at every ``reset(seed=...)`` and, with
+    ``renew_every = N``, after every N episodes.
 
     ## Episode End
     Termination (all agents): after ``n_steps`` steps the image has been presented.
 
     ## Arguments
-    ``render_mode`` (``None`` or ``"rgb_array"``) and every field of
-    :class:`envs.synapse.config.SynapseEnvConfig` (``scenario`` defaults to ``"grad_mimicry"``).
+    ``render_mode`` (``None`` or ``"rgb_array"``), every field of :class:`envs.synapse.config.SynapseEnvConfig`
+    (``scenario`` defaults to ``"grad_mimicry"``) and the variants' arguments of
+    :func:`envs.synapse.variants.make_synapse_env` (``paired_baseline``, ``replay_reward``, ``renew_every``, ...).
 
     ## Version History
     * v0: initial version.
@@ -57,7 +60,8 @@ class SynapseEventAgentsEnv(SimulatorParallelEnv):
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("scenario", "grad_mimicry")
-        self.sim = SynapsePlasticityEnv(render_mode=render_mode, **kwargs)
+        self.env = make_synapse_env(render_mode=render_mode, **kwargs)  # the simulator and its reward variants
+        self.sim = self.env.unwrapped
         self.render_mode = render_mode
         capacity = self.sim.config.capacity
         self.possible_agents = [f"event_{i:0{len(str(capacity - 1))}d}" for i in range(capacity)]
@@ -74,7 +78,7 @@ class SynapseEventAgentsEnv(SimulatorParallelEnv):
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
         self._seed_action_spaces(seed)
-        obs, info = self.sim.reset(seed=seed, options=options)
+        obs, info = self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         return self._split(obs), {a: dict(info) for a in self.agents}
 
@@ -86,7 +90,7 @@ class SynapseEventAgentsEnv(SimulatorParallelEnv):
             if action.shape != (1,):
                 raise ValueError(f"action of {agent!r} has {action.size} values; allowed: one Δd in [-1, 1]")
             joint.append(action[0])
-        obs, reward, terminated, _, info = self.sim.step(np.array(joint, np.float32))
+        obs, reward, terminated, _, info = self.env.step(np.array(joint, np.float32))
         shares = info.pop("event_rewards", None)
         if shares is None:
             rewards = np.full(len(self.agents), reward)
