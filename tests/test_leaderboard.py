@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,3 +156,24 @@ def test_progress_line_counts_and_eta():
     assert lines[0].startswith("[1/3 done | 2 running | 0 failed |") and "return 21.5 ± 3.0" in lines[0]
     assert lines[1].startswith("[1/3 done | 1 running | 1 failed |") and "FAILED: ValueError: boom" in lines[1]
     assert "ETA ?" not in lines[1]
+
+
+def test_iqm_and_its_bootstrap_interval_over_eight_seeds():
+    """Eight synthetic seeds where the IQM (8.75), the median (10.5) and the mean (18.625) all differ; the
+    interval is the 2.5/97.5 percentiles of the 25%-trimmed mean over resamples (rliable's recipe)."""
+    from scipy.stats import trim_mean
+
+    from eval.tables import leaderboard_markdown, summarize
+
+    scores = [12.0, 0.0, 100.0, 2.0, 11.0, 1.0, 13.0, 10.0]
+    records = [RunRecord("NoisyCartPole-v0", "ppo", seed, 256, (), 256, score, 1.0, 20, 1.0, 100.0, f"run{seed}")
+               for seed, score in enumerate(scores)]
+    row = summarize(records, reps=500).iloc[0]
+    assert row["seeds"] == 8 and row["mean"] == pytest.approx(18.625)
+    assert row["iqm"] == pytest.approx(8.75)  # mean of 2, 10, 11, 12 after dropping two scores at each end
+    ordered = np.array(scores)  # the bootstrap resamples seeds in seed order, with seed 0
+    resamples = ordered[np.random.default_rng(0).integers(0, 8, size=(500, 8))]
+    low, high = np.percentile(trim_mean(resamples, 0.25, axis=1), [2.5, 97.5])
+    assert (row["iqm_ci_low"], row["iqm_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert low < 8.75 < high and high < 100
+    assert f"8.8 [{low:.1f}, {high:.1f}]" in leaderboard_markdown(summarize(records, reps=500))
