@@ -246,3 +246,49 @@ def test_center_inputs_removes_what_never_changes():
     assert torch.allclose(centred.running_input_mean, expected)
     with pytest.raises(ValueError, match="center_inputs"):
         SCALPerception(space, center_inputs=1.5)
+
+
+def test_prototypes_are_left_out_of_the_gradient_optimizer():
+    """Prototypes and thresholds are buffers moved by the SCAL rules only: no optimizer step may touch them."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from agents.hyperparams import load_hyperparams, resolve_hyperparams
+    from agents.registry import make_agent
+    from train.config import RUN_KEYS
+
+    env = make_vec_env("NoisyCartPole-v0", n_envs=2, seed=0, env_kwargs={"bits_per_variable": 16})
+    for agent in ("scal_rl", "scal_dqn"):
+        params = {k: v for k, v in resolve_hyperparams(load_hyperparams(agent, "NoisyCartPole-v0")).items()
+                  if k not in RUN_KEYS}
+        params.update({"buffer_size": 1000} if agent == "scal_dqn" else {})
+        policy = make_agent(agent, env, params, seed=0).policy
+        perception = policy.scal_perception
+        optimized = {id(p) for group in policy.optimizer.param_groups for p in group["params"]}
+        assert optimized and optimized <= {id(p) for p in policy.parameters()}
+        for name in ("running_prototypes", "running_thresholds"):
+            buffer = getattr(perception, name)
+            assert not buffer.requires_grad and id(buffer) not in optimized
+            assert all(p.data_ptr() != buffer.data_ptr() for group in policy.optimizer.param_groups
+                       for p in group["params"])
+
+
+def test_prototype_update_is_the_exact_scal_step():
+    """Prototype j moves to normalize(w_j + lr * plasticity * (mean of its features - w_j)); unused ones stay;
+    usage is an exponential average of the assignment shares."""
+    perception = make_perception(n_prototypes=6, projection_dim=8, prototype_lr=0.25, plasticity_half_life=4.0)
+    perception.running_adaptations.fill_(4.0)  # plasticity = 4 / (4 + 4) = 0.5
+    before, usage_before = perception.running_prototypes.clone(), perception.running_usage.clone()
+    noise = torch.randn(5, 8, generator=torch.Generator().manual_seed(1))
+    features = F.normalize(before[[1, 1, 1, 4, 4]] + 0.05 * noise, dim=1)
+    assert (features @ before.T).argmax(dim=1).tolist() == [1, 1, 1, 4, 4]
+    perception.update_prototypes(features)
+    rate = 0.25 * 0.5
+    expected = before.clone()
+    for index, rows in ((1, [0, 1, 2]), (4, [3, 4])):
+        moved = before[index] + rate * (features[rows].mean(dim=0) - before[index])
+        expected[index] = moved / moved.norm()
+    torch.testing.assert_close(perception.running_prototypes, expected, rtol=0, atol=1e-6)
+    shares = torch.tensor([0, 3, 0, 0, 2, 0]) / 5
+    torch.testing.assert_close(perception.running_usage, 0.99 * usage_before + 0.01 * shares, rtol=0, atol=1e-7)
+    drift = (expected - before).norm(dim=1).mean()
+    assert float(perception.running_drift) == pytest.approx(float(drift), abs=1e-6)
