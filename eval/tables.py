@@ -119,8 +119,8 @@ def mean_std_cell(values: Sequence[float], digits: int = 3, sign: str = "") -> s
     ``sign="+"`` writes the mean with its sign.
 
     Example:
-        >>> mean_std_cell([0.5, 0.7, float("nan")]), mean_std_cell([-1.0, -3.0], digits=1, sign="+")
-        ('0.600 ± 0.100', '-2.0 ± 1.0')
+        >>> mean_std_cell([0.5, 0.7, float("nan")]), mean_std_cell([1.0, 3.0], digits=1, sign="+")
+        ('0.600 ± 0.100', '+2.0 ± 1.0')
     """
     values = np.asarray(values, dtype=float)
     if np.all(np.isnan(values)):
