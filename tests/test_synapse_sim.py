@@ -146,3 +146,18 @@ def test_bptt_teacher_surrogate_gives_nonzero_gradients_with_heaviside_spikes():
     spikes = (torch.rand(8, 6, generator=torch.Generator().manual_seed(3)) < 0.6).float()
     result = bptt_teacher(net, spikes, 0, alpha=5.0)
     assert all(torch.isfinite(g).all() for g in result.grads) and float(result.grads[0].abs().sum()) > 0
+
+
+def test_weight_clamp_stops_exactly_at_the_bounds():
+    """Δw = η·Δd, then clamp to [w_min, w_max]: the weight lands on the bound and the returned Δw is what took
+    effect (repeated pairs accumulate before the clamp; an absent synapse stays 0)."""
+    weight = torch.tensor([[0.875, 0.25], [0.0, -0.375], [0.5, 0.0]])
+    connectivity = torch.tensor([[True, True], [True, True], [True, False]])
+    group = SynapseGroup("g", "a", "b", weight, w_min=-0.5, w_max=1.0, eta=0.25, connectivity=connectivity)
+    pre, post = torch.tensor([0, 1, 2, 2, 0, 2]), torch.tensor([0, 1, 0, 0, 1, 1])
+    applied = group.apply_delta(pre, post, torch.tensor([1.0, -1.0, 1.0, 1.0, 0.5, 1.0]))
+    expected = torch.tensor([[1.0, 0.375], [0.0, -0.5], [1.0, 0.0]])
+    assert torch.equal(group.weight, expected)  # 0.875 + 0.25 -> 1.0; -0.375 - 0.25 -> -0.5; 0.5 + 2 * 0.25 -> 1.0
+    assert torch.equal(applied, torch.tensor([0.125, -0.125, 0.5, 0.5, 0.125, 0.0]))
+    group.apply_delta(torch.tensor([0]), torch.tensor([0]), torch.tensor([1.0]))  # already at w_max
+    assert group.weight[0, 0] == 1.0
