@@ -142,6 +142,9 @@ class BinaryEncoding(gym.ObservationWrapper):
         space = env.observation_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
             raise TypeError(f"BinaryEncoding needs a flat Box observation space, got {space}")
+        for name, bound in (("low", low), ("high", high)):
+            if bound is not None and not np.all(np.isfinite(np.asarray(bound, dtype=np.float64))):
+                raise ValueError(f"{name}={bound!r} is invalid; allowed: finite numbers (one per variable, or one)")
         low = space.low if low is None else np.broadcast_to(low, space.shape)
         high = space.high if high is None else np.broadcast_to(high, space.shape)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
