@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +120,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {"replay": replay, "video": video}
 
 
-def cli(argv: Sequence[str] | None = None) -> None:
-    """Entry point: bad input (a missing run folder or model, an unknown video format) ends in one line, exit 2."""
+def run_cli(command: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None) -> None:
+    """Run a command's ``main``: bad input (a ``ValueError``) ends in one ``error:`` line on stderr, exit status 2."""
     try:
-        main(argv)
+        command(argv)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    """Entry point: bad input (a missing run folder or model, an unknown video format) ends in one line, exit 2."""
+    run_cli(main, argv)
 
 
 if __name__ == "__main__":

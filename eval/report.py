@@ -13,7 +13,6 @@ env (``--reference-episodes`` episodes, deterministic).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from agents.hyperparams import resolve_hyperparams
 from agents.registry import get_entry, make_agent
-from eval.enjoy import find_model, replay_run
+from eval.enjoy import find_model, replay_run, run_cli
 from eval.html_page import Page, Section, image_html, pre_html, render_page, table_html, video_html
 from eval.plots import plot_learning_curves
 from eval.runs import kwargs_label, load_run, train_argv
@@ -254,11 +253,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Entry point: bad input (a missing folder, a run without a model) ends in one line, exit 2."""
-    try:
-        main(argv)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main, argv)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from eval.watch.play import play, replay_env
 from eval.watch.raster import SpikeRecorder
 from eval.watch.video import write_video
 from eval.watch.views import PANEL_HEIGHT, CartPoleView, StepRecord, View, view_class
+from tests.cli_checks import one_line_error
 from tests.conftest import suite_env_ids
 from train.cli import parse_args
 from train.config import RunConfig, resolve_config
@@ -156,24 +157,15 @@ def test_video_rate_defaults_to_the_env_render_fps(random_run, tmp_path):
         assert reader.get_meta_data()["fps"] == pytest.approx(50)
 
 
-def one_line_error(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        cli(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and err.startswith("error: ")
-    return err
-
-
 def test_bad_arguments_end_in_one_line(random_run, tmp_path, capsys):
-    assert "does not exist" in one_line_error(capsys, [str(tmp_path / "missing")])
-    assert "'.avi'" in one_line_error(capsys, [random_run, "--video", str(tmp_path / "x.avi")])
-    assert "no config.yml" in one_line_error(capsys, [str(tmp_path)])
+    assert "does not exist" in one_line_error(capsys, cli, [str(tmp_path / "missing")])
+    assert "'.avi'" in one_line_error(capsys, cli, [random_run, "--video", str(tmp_path / "x.avi")])
+    assert "no config.yml" in one_line_error(capsys, cli, [str(tmp_path)])
     no_model = tmp_path / "no_model"
     shutil.copytree(random_run, no_model, ignore=shutil.ignore_patterns("model.*"))
-    assert "no model.zip" in one_line_error(capsys, [str(no_model)])
-    assert "best_model.zip" in one_line_error(capsys, [random_run, "--model", "best"])
-    assert "--episodes" in one_line_error(capsys, [random_run, "--episodes", "0"])
+    assert "no model.zip" in one_line_error(capsys, cli, [str(no_model)])
+    assert "best_model.zip" in one_line_error(capsys, cli, [random_run, "--model", "best"])
+    assert "--episodes" in one_line_error(capsys, cli, [random_run, "--episodes", "0"])
 
 
 def test_cartpole_view_marks_the_applied_action_after_the_delay():

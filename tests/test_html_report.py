@@ -13,6 +13,7 @@ from PIL import Image
 
 from eval.leaderboard import main as leaderboard_main
 from eval.report import cli, write_report
+from tests.cli_checks import one_line_error
 from train.run import main as train_main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -94,21 +95,12 @@ def test_run_folder_report_measures_missing_references(leaderboard, tmp_path):
     assert "first 10 steps shown" in page or "in 10 steps" in page
 
 
-def one_line_error(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        cli(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and err.startswith("error: ")
-    return err
-
-
 def test_bad_arguments_end_in_one_line(leaderboard, tmp_path, capsys):
-    assert "does not exist" in one_line_error(capsys, [str(tmp_path / "missing")])
-    assert "neither a run folder" in one_line_error(capsys, [str(tmp_path)])
+    assert "does not exist" in one_line_error(capsys, cli, [str(tmp_path / "missing")])
+    assert "neither a run folder" in one_line_error(capsys, cli, [str(tmp_path)])
     no_model = tmp_path / "no_model"
     shutil.copytree(next((leaderboard / "runs").glob("*oracle*")), no_model, ignore=shutil.ignore_patterns("model.*"))
-    assert "no model.zip" in one_line_error(capsys, [str(no_model)])
+    assert "no model.zip" in one_line_error(capsys, cli, [str(no_model)])
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
