@@ -26,7 +26,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from agents.hyperparams import resolve_hyperparams
 from agents.registry import get_entry, make_agent
 from eval.enjoy import find_model, replay_run, run_cli
-from eval.html_page import Page, Section, image_html, pre_html, render_page, table_html, video_html
+from eval.html_page import Page, Section, escape, image_html, pre_html, render_page, table_html, video_html
 from eval.plots import plot_learning_curves
 from eval.runs import kwargs_label, load_run, train_argv
 from eval.tables import leaderboard_markdown, summarize
@@ -187,9 +187,10 @@ def read_inputs(folder: Path) -> ReportInputs:
     raise ValueError(f"{folder} is neither a run folder (config.yml) nor a leaderboard folder (leaderboard.csv)")
 
 
-def build_page(inputs: ReportInputs, reference_episodes: int, video: tuple[bytes, str] | None) -> Page:
+def build_page(inputs: ReportInputs, reference_episodes: int, video: tuple[bytes, str] | str) -> Page:
+    """The page: results with chance and oracle, figures, the episode video (or why there is none), command, config."""
     found, notes = references(inputs, reference_episodes)
-    note_html = "".join(f"<li>{note}</li>" for note in notes)
+    note_html = "".join(f"<li>{escape(note)}</li>" for note in notes)
     sections = [Section("Results", results_table(inputs.table, found)
                         + '<p class="note">Return: final evaluation on evaluation seeds (seed + 1,000,000), mean ± std '
                           "over seeds. Score: (return − chance) / (oracle − chance). Chance and oracle come from the "
@@ -197,11 +198,8 @@ def build_page(inputs: ReportInputs, reference_episodes: int, video: tuple[bytes
                           f"</p><ul class=\"note\">{note_html or '<li>all from the table</li>'}</ul>")]  # fmt: skip
     sections += [Section("Curves" if i == 0 else "More curves", image_html(png, caption))
                  for i, (caption, png) in enumerate(inputs.figures)]  # fmt: skip
-    if video is not None:
-        sections.append(Section("An episode: what the agent saw", video_html(*video)))
-    else:
-        sections.append(Section("An episode: what the agent saw", '<p class="note">No run folder with a model here '
-                                "to replay (run folders are not kept in committed results).</p>"))  # fmt: skip
+    episode = video_html(*video) if isinstance(video, tuple) else f'<p class="note">{escape(video)}</p>'
+    sections.append(Section("An episode: what the agent saw", episode))
     replayed = next((path for path in inputs.replay_candidates if _has_model(path)), None)
     if inputs.command:
         sections.append(Section("Command", pre_html(inputs.command)))
@@ -220,7 +218,9 @@ def write_report(folder: str | Path, output: str | Path | None = None, *, refere
             f"--reference-episodes must be >= 0 and --max-frames >= 1, got {reference_episodes}, {max_frames}"
         )
     inputs = read_inputs(folder)
-    clip = episode_video(inputs.replay_candidates, max_frames, seed) if video else None
+    clip = episode_video(inputs.replay_candidates, max_frames, seed) if video else "Video left out (--no-video)."
+    if clip is None:
+        clip = "No run folder with a model here to replay (committed results do not keep run folders)."
     page = build_page(inputs, reference_episodes, clip)
     output = Path(output) if output is not None else folder / "report.html"
     output.parent.mkdir(parents=True, exist_ok=True)
