@@ -78,6 +78,7 @@ def replay_run(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        prog="python -m eval.enjoy",
         description="Replay a finished run: play episodes with its model, print returns, record a video.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -91,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=None,
-        help=f"seed of the episodes (default: the run's seed + {EVAL_SEED_OFFSET:,}, its evaluation seeds)",
+        help=f"seed of the episodes; None: the run's seed + {EVAL_SEED_OFFSET:,} (its evaluation seeds)",
     )
     parser.add_argument("--model", default="final", choices=sorted(MODEL_FILES), help="final model or best_model.zip")
     parser.add_argument("--max-frames", type=int, default=2000, help="frames recorded at most (the first steps)")
-    parser.add_argument("--fps", type=int, default=None, help="video frame rate (default: the env's render_fps)")
+    parser.add_argument("--fps", type=int, default=None, help="video frame rate; None: the env's render_fps")
     return parser  # fmt: skip
 
 

@@ -229,10 +229,10 @@ def write_report(folder: str | Path, output: str | Path | None = None, *, refere
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="python -m eval.report", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     parser.add_argument("folder", type=Path, help="a run folder or a leaderboard folder")
-    parser.add_argument("-o", "--output", type=Path, default=None, help="HTML file (default: FOLDER/report.html)")
+    parser.add_argument("-o", "--output", type=Path, default=None, help="HTML file; None: FOLDER/report.html")
     parser.add_argument(
         "--reference-episodes",
         type=int,
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--max-frames", type=int, default=300, help="steps of the episode shown in the video")
     parser.add_argument("--no-video", action="store_true", help="leave the episode video out")
     parser.add_argument(
-        "--seed", type=int, default=None, help="seed of the replayed episode (default: evaluation seed)"
+        "--seed", type=int, default=None, help="seed of the replayed episode; None: the run's evaluation seed"
     )
     args = parser.parse_args(argv)
     path = write_report(args.folder, args.output, reference_episodes=args.reference_episodes,
