@@ -10,7 +10,6 @@ plays the same episodes. Prints one JSON line per run.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from agents.registry import load_agent
+from train.cli import OneLineParser
 from train.config import load_run_config
 from train.environments import make_env
 
@@ -43,7 +43,7 @@ def reevaluate(run_dir: Path, episodes: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, help="finished run folders (with model.zip and config.yml)")
     parser.add_argument("--episodes", type=int, default=50, help="evaluation episodes per run (>= 1)")
     args = parser.parse_args(argv)

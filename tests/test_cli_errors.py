@@ -132,3 +132,32 @@ def test_ray_auto_without_a_cluster_gives_up_quickly_with_a_hint(tmp_path):
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
     assert "--ray auto: cannot connect" in done.stderr and "ray start --head" in done.stderr
     assert "--ray local" in done.stderr
+
+
+DRIVER_MISTAKES = [  # (module, argv, fragment)
+    ("eval.experiments.scal_sweep", ["--seeds", "0", "-1"], "--seeds -1: must be >= 0"),
+    ("eval.experiments.synapse_multi", ["--train-steps", "0"], "--train-steps 0: must be > 0"),
+    ("eval.experiments.synapse_learning", ["--plast-images", "0"], "--plast-images 0: must be > 0"),
+    ("eval.experiments.meta_utility_train", ["--etas", "0.1", "0"], "--etas 0.0: must be > 0"),
+    ("eval.experiments.noisy_cartpole_oracle", ["--episodes", "0"], "--episodes 0: must be > 0"),
+    ("eval.experiments.synapse_progress", ["--probes", "0"], "--probes 0: must be > 0"),
+    ("eval.experiments.noisy_pong.patch_denoising", ["--steps", "0"], "--steps 0: must be > 0"),
+    ("eval.experiments.noisy_pong.centring_check", ["--steps", "-3"], "--steps -3: must be > 0"),
+    ("eval.experiments.synapse_kernel", ["--weight", "heavy"], "argument --weight: invalid float value: 'heavy'"),
+    ("eval.experiments.scal_report", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("eval.experiments.meta_utility_curves", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("eval.reevaluate", ["some_run", "--episodes", "0"], "--episodes 0: must be >= 1"),
+]
+
+
+@pytest.mark.parametrize("module, argv, fragment", DRIVER_MISTAKES, ids=[m for m, _, _ in DRIVER_MISTAKES])
+def test_eval_driver_mistakes_end_in_one_line_and_exit_2(module, argv, fragment, monkeypatch, capsys):
+    import importlib
+
+    driver = importlib.import_module(module)
+    monkeypatch.setattr(sys, "argv", [f"{module}.py", *argv])  # drivers without an argv parameter read sys.argv
+    entry = getattr(driver, "parse_args", None) or driver.main
+    with pytest.raises(SystemExit) as exit_info:
+        entry(argv) if "argv" in entry.__code__.co_varnames else entry()
+    assert exit_info.value.code == 2
+    assert fragment in _one_error_line(capsys)

@@ -42,6 +42,25 @@ def exit_with_usage_error(prog: str, error: Exception | str) -> NoReturn:
     sys.exit(2)
 
 
+def check_numbers(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, *, positive: Sequence[str] = (),
+    non_negative: Sequence[str] = (),
+) -> None:
+    """Arguments named in ``positive`` must be > 0 and those in ``non_negative`` >= 0 (a number, or each number
+    of a list); a violation exits through ``parser.error`` naming the flag and its value.
+
+    Example:
+        >>> check_numbers(OneLineParser(), argparse.Namespace(seeds=[0, 1], episodes=5), positive=["episodes"],
+        ...               non_negative=["seeds"])
+    """
+    for names, strict in ((positive, True), (non_negative, False)):
+        for name in names:
+            value = getattr(args, name)
+            bad = [v for v in (value if isinstance(value, list) else [value]) if v is not None and (v <= 0 if strict else v < 0)]
+            if bad:
+                parser.error(f"--{name.replace('_', '-')} {bad[0]}: must be {'> 0' if strict else '>= 0'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         description="Train an agent on an environment of the suite (or evaluate a reference agent).",

@@ -27,6 +27,7 @@ from agents.registry import load_agent
 from envs.meta_utility.env import MetaUtilityEnv
 from eval.experiments.meta_utility_evaluate import evaluate, oracle_cheapest_correct
 from eval.tables import markdown_table, mean_std_cell
+from train.cli import OneLineParser
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999, 1.0)
 FIELDS = ("agent", "eta", "parameter", "seed", "accuracy", "flops_saved", "block_share", "blocks_run", "return")
@@ -141,7 +142,7 @@ def plot(rl: list[dict], baselines: list[dict], path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="logs/meta_utility", help="folder holding the train/run.py run folders")
     parser.add_argument("-o", "--output", default="eval/results/meta_utility")
     args = parser.parse_args(argv)

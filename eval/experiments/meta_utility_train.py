@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from train.cli import OneLineParser, check_numbers
 from train.run import main as train_main
 
 ENV_ID = "MetaUtility-v0"
@@ -32,13 +33,15 @@ def finished_runs(log_folder: Path) -> set[tuple[str, float, int]]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", nargs="+", default=["ppo", "dqn"], help="registered learning agents")
     parser.add_argument("--etas", nargs="+", type=float, default=[0.05, 0.1, 0.2], help="compute weights η")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("-n", "--n-timesteps", type=int, default=-1, help="-1: from the hyperparameters")
     parser.add_argument("-f", "--log-folder", default="logs/meta_utility")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["etas"], non_negative=["seeds"])
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:

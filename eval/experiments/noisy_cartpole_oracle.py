@@ -21,6 +21,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 import envs  # noqa: F401
 from agents.registry import make_agent
 from eval.tables import markdown_table
+from train.cli import OneLineParser, check_numbers
 from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.45)
@@ -36,12 +37,13 @@ def oracle_returns(flip_prob: float, seed: int, episodes: int, env_kwargs: dict)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-o", "--output", default="eval/results/noisy_cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes per seed")
     parser.add_argument("--flip-probs", type=float, nargs="+", default=list(FLIP_PROBS))
     args = parser.parse_args()
+    check_numbers(parser, args, positive=["episodes"], non_negative=["seeds", "flip_probs"])
 
     rows = []
     for flip_prob in args.flip_probs:

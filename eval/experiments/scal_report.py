@@ -8,7 +8,6 @@ tolerance: the largest flip_prob at which its mean final return over seeds reach
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 from eval.plots import plot_sweep
 from eval.runs import RunRecord, freeze_kwargs, load_run
 from eval.tables import leaderboard_markdown, markdown_table, runs_table, summarize
+from train.cli import OneLineParser
 
 THRESHOLD = 195.0
 
@@ -87,7 +87,7 @@ def noise_tolerance(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="eval/results/scal_rl/runs.jsonl")
     parser.add_argument("-o", "--out", default="eval/results/scal_rl")
     args = parser.parse_args()

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from eval.runs import evaluation_curve
+from train.cli import OneLineParser, check_numbers
 from train.run import main as train_main
 
 THRESHOLD = 195.0
@@ -68,7 +69,7 @@ def run_one(agent: str, flip: float, seed: int, args: argparse.Namespace) -> dic
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", nargs="+", default=["scal_rl", "ppo", "dqn", "oracle"])
     parser.add_argument("--flips", nargs="+", type=float, default=[0.45, 0.3, 0.0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -80,7 +81,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="eval/results/scal_rl/runs.jsonl")
     parser.add_argument("--params", nargs="*", default=[], help="hyperparameter overrides k:v (train/run.py -params)")
     parser.add_argument("--tag", default="", help="suffix of the agent name in the records, e.g. '+anneal'")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["n_timesteps", "eval_episodes", "final_eval_episodes"], non_negative=["seeds", "flips"])
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:

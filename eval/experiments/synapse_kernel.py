@@ -20,7 +20,7 @@ import numpy as np
 import envs  # noqa: F401
 from agents.registry import make_agent
 from agents.synapse.kernel import rule_kernel
-from train.cli import parse_key_values
+from train.cli import OneLineParser, parse_key_values
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -38,7 +38,7 @@ def load_model(path: str, env: gym.Env):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="SynapseSemi-v0")
     parser.add_argument("--env-kwargs", nargs="*", default=[])
     parser.add_argument("--rules", nargs="*", default=["stdp"])

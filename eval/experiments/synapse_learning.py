@@ -41,7 +41,7 @@ from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
 from eval.experiments.synapse_sizes import SIZES
 from eval.tables import markdown_table, mean_std_cell
-from train.cli import parse_key_values
+from train.cli import OneLineParser, check_numbers, parse_key_values
 from train.config import RUN_KEYS
 from train.environments import EVAL_SEED_OFFSET
 
@@ -352,7 +352,7 @@ def append_row(out: Path, row: dict) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line, with ``k:v`` lists (``--env-kwargs``, ``--train-kwargs``, ``-params``) as dicts."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIO_IDS), default="grad_mimicry")
     parser.add_argument("--rules", nargs="+", default=["zero", "random"])
     parser.add_argument("--third-factors", nargs="+", default=["none"])
@@ -408,6 +408,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--within-image", type=int, default=0, help="N > 0: only the paired credit diagnostic")
     parser.add_argument("--diagnose", default=None, help="a saved rule (zip): only its drift diagnostic")
     args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["train_steps", "plast_images", "test_images", "assign_images"], non_negative=["seeds"])
     if args.credit == "per_event" and args.scenario not in PER_EVENT_IDS:
         parser.error(f"--credit per_event needs --scenario in {', '.join(PER_EVENT_IDS)}, not {args.scenario!r}")
     if args.validate_every < 0 or args.val_images < 1:

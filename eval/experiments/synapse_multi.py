@@ -35,7 +35,7 @@ from envs.synapse_multi.env import SynapseMultiAgentEnv, parallel_env
 from envs.synapse_multi.vec_adapter import make_parallel_vec_env
 from eval.experiments.synapse_sizes import SIZES
 from eval.tables import markdown_table, mean_std_cell
-from train.cli import parse_key_values
+from train.cli import OneLineParser, check_numbers, parse_key_values
 from train.environments import EVAL_SEED_OFFSET
 
 ENV_ID = "SynapseMultiUnsup-v0"
@@ -276,7 +276,7 @@ def append_row(out: Path, row: dict[str, Any], kernel: dict) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rules", nargs="+", default=["shared", "per_group", "stdp", "zero"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -291,6 +291,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--summary", action="store_true", help="only print the tables of --out")
     parser.add_argument("--plot", default=None, help="with --summary: write the kernels' figure to this PNG")
     args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["train_steps", "plast_images", "test_images", "assign_images", "winner_window"], non_negative=["seeds"])
     try:
         args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     except argparse.ArgumentTypeError as error:

@@ -12,8 +12,6 @@ accuracy at the end (300 test images).
 
 from __future__ import annotations
 
-import argparse
-
 import gymnasium as gym
 import numpy as np
 import torch
@@ -22,6 +20,7 @@ import envs  # noqa: F401
 from envs.synapse import SCENARIO_IDS
 from eval.experiments.synapse_learning import reference_rule
 from eval.experiments.synapse_sizes import SIZES
+from train.cli import OneLineParser, check_numbers
 from train.environments import EVAL_SEED_OFFSET
 
 
@@ -42,13 +41,14 @@ def lifetime(rule_name: str, seed: int, images: int, probes: int, eta: float) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rules", nargs="+", default=["zero", "three_factor", "label_bias"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--probes", type=int, default=16)
     parser.add_argument("--eta", type=float, default=0.2)
     args = parser.parse_args()
+    check_numbers(parser, args, positive=["images", "probes", "eta"], non_negative=["seeds"])
     torch.set_num_threads(1)
     print("| rule | seed | mean progress | std per episode | signal/noise per episode | held-out accuracy after |")
     print("|---|---|---|---|---|---|")

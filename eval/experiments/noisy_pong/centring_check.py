@@ -12,8 +12,6 @@ similarity, and what moves makes it vary.
 
 from __future__ import annotations
 
-import argparse
-
 import gymnasium as gym
 import numpy as np
 import torch
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 
 import envs  # noqa: F401
 from agents.scal.image_perception import SCALImagePerception
+from train.cli import OneLineParser, check_numbers
 from wrappers.frames import ChannelFrameStack
 
 
@@ -49,9 +48,10 @@ def similarity_variation(perception: SCALImagePerception, x: torch.Tensor, cente
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     args = parser.parse_args()
+    check_numbers(parser, args, positive=["steps"])
     torch.manual_seed(0)
     space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
     perception = SCALImagePerception(space, patch_size=4, projection_dim=64, n_prototypes=64)

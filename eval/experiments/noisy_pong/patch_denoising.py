@@ -11,14 +11,13 @@ mean ``(m_noisy - p) / (1 - 2p)`` against the clean one.
 
 from __future__ import annotations
 
-import argparse
-
 import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 import envs  # noqa: F401
+from train.cli import OneLineParser, check_numbers
 
 
 def frames(flip_prob: float, steps: int, seed: int = 0) -> torch.Tensor:
@@ -34,10 +33,11 @@ def frames(flip_prob: float, steps: int, seed: int = 0) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flip-prob", type=float, default=0.3)
     parser.add_argument("--steps", type=int, default=400)
     args = parser.parse_args()
+    check_numbers(parser, args, positive=["steps"], non_negative=["flip_prob"])
     torch.set_num_threads(1)
     p = args.flip_prob
     noisy, clean = frames(p, args.steps), frames(0.0, args.steps)
