@@ -12,6 +12,7 @@ import envs  # noqa: F401
 from envs.synapse import SCENARIO_IDS
 from envs.synapse.config import tiny_kwargs
 from envs.synapse.env import SynapsePlasticityEnv
+from envs.synapse.events import column
 from envs.synapse.variants import (
     MarginShaping,
     PairedBaseline,
@@ -147,6 +148,23 @@ def test_probe_progress_leaves_homeostasis_to_the_plastic_presentation():
         floor = -0.9 * abs(sim.config.v_th - sim.config.v_rest)
         torch.testing.assert_close(sim.network.theta, (theta + (rates - sim.config.target_rate)).clamp(min=floor))
         env.reset()
+
+
+def test_reward_third_factor_is_the_previous_episodes_paid_reward():
+    """With ``third_factor="reward"`` every event of an image observes the reward paid for the previous one,
+    with the variants applied (here the replayed reward minus the paired baseline)."""
+    env = gym.make("SynapseSemi-v0", **{**BASE, "third_factor": "reward"}, paired_baseline=True, replay_reward=True)
+    k = env.unwrapped.config.history
+    env.reset(seed=0)
+    paid = []
+    for action in random_actions(4):
+        total, info = play_episode(env, action)
+        obs, _ = env.reset()
+        rows = obs.reshape(32, -1)
+        factor = rows[rows[:, column(k, "mask")] == 1, column(k, "third_factor")]
+        np.testing.assert_allclose(factor, np.clip(total, -3.0, 3.0), atol=1e-6)
+        paid.append(total != info["plastic_reward"])
+    assert any(paid)  # the paid reward is not the plastic presentation's R
 
 
 def test_replay_reward_must_be_the_first_variant():
