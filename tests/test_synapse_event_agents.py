@@ -94,7 +94,7 @@ def test_semi_per_event_gives_every_event_the_paired_image_reward():
 
 def test_semi_per_event_hyperparameters_give_every_event_its_image_reward_as_return():
     """PPO's values for ``SynapseSemiPerEvent-v0`` (gamma = gae_lambda = 1, whole images per rollout): the return
-    of every event slot at every step of an image is that image's reward (DESIGN §2.3, ``G_e = R``)."""
+    of every event slot at every step of an image is that image's reward (``G_e = R``)."""
     kwargs = {**tiny_kwargs("semi"), "third_factor": "teacher"}
     vec = make_multi_agent_vec_env(SEMI_ID, 1, 0, kwargs)
     model = build_rule("ppo", vec, seed=0, train_steps=1, env_id=SEMI_ID)

@@ -1,6 +1,6 @@
 """SCAL-RL on the synapse envs: the per-event policy with SCAL spiking perception instead of the 1D CNN.
 
-Every event slot goes through the same :class:`agents.scal.perception.SCALPerception` (DESIGN §3): its 2×K
+Every event slot goes through the same :class:`agents.scal.perception.SCALPerception` (docs/scal_rl.md): its 2×K
 pre/post spike history (flat, pre then post, oldest first) gets the bipolar transform ``2x − 1``, pooling,
 the tanh projection, cosine similarity to prototypes × gain and LIF neurons with adaptive (homeostatic,
 phase-critical) thresholds; the spike rates and mean potentials are fused late with the event's scalars

@@ -1,4 +1,4 @@
-"""Reward formulas of DESIGN §2.3 (pure functions of tensors and floats)."""
+"""Reward formulas of the synapse scenarios (pure functions of tensors and floats)."""
 
 from __future__ import annotations
 

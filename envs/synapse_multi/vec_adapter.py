@@ -1,7 +1,7 @@
 """A PettingZoo ``ParallelEnv`` as a Stable-Baselines3 ``VecEnv``: one slot per agent of every env copy.
 
 SuperSuit's ``pettingzoo_env_to_vec_env_v1`` + ``concat_vec_envs_v1`` do the same job but drop seeding and
-report time-limit truncations as terminations; this adapter keeps both (DESIGN §2.4). Guarantees:
+report time-limit truncations as terminations; this adapter keeps both. Guarantees:
 
 * **Seeding**: ``seed(s)`` (called by ``train/run.py`` through SB3) seeds copy ``c`` with ``s + c`` at the next
   ``reset``; that one seed drives the copy's network, images, event sampling and every agent in it.
