@@ -78,12 +78,13 @@ def run_dirs(tmp_path: Path) -> list[Path]:
     return [p for p in tmp_path.glob("NoisyCartPole-v0__*") if p.is_dir()]
 
 
-def test_sigint_saves_a_checkpoint_and_prints_how_to_resume(tmp_path):
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_a_checkpoint_and_prints_how_to_resume(signum, exit_code, tmp_path):
     process = start_training(tmp_path, "--save-freq", "256")
     wait_for(lambda: run_dirs(tmp_path) and list_checkpoints(run_dirs(tmp_path)[0]))  # training is under way
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err  # 128 + SIGINT, after the checkpoint and the summary
+    assert process.returncode == exit_code, err  # 128 + the signal, after the checkpoint and the summary
     assert "stopped (signal)" in out and "resume with: python train/run.py --resume" in out
     newest = list_checkpoints(run_dirs(tmp_path)[0])[-1]
     meta = json.loads((newest / "meta.json").read_text())

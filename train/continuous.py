@@ -72,6 +72,7 @@ class ContinuousLearning(BaseCallback):
         self.stop_reason: str | None = None
         self.last_checkpoint: Path | None = None
         self._signal_received = False
+        self.signal_name: str | None = None  # SIGINT or SIGTERM, once one asked for a stop
         self._previous_handlers: dict[int, Any] = {}
 
     def _on_training_start(self) -> None:
@@ -87,6 +88,7 @@ class ContinuousLearning(BaseCallback):
         if self._signal_received:
             raise KeyboardInterrupt
         self._signal_received = True
+        self.signal_name = signal.Signals(signum).name
         print(f"\n{signal.Signals(signum).name}: saving at the end of this rollout; send it again to stop at once",
               file=sys.stderr, flush=True)
 

@@ -153,6 +153,7 @@ def train(args: Any, config: RunConfig, run_dir: Path, envs: tuple, model: Any, 
             continuous.restore_signal_handlers()
             model.logger.close()  # flush the TensorBoard events of this session
     outcome["reason"] = continuous.stop_reason or "final"
+    outcome["signal"] = continuous.signal_name or ("SIGINT" if outcome["reason"] == "interrupted" else None)
     outcome["checkpoint"] = continuous.last_checkpoint if continuous.stop_reason else save("final")
     outcome["session_seconds"] = time.time() - start
     outcome["wall_seconds"] = previous_seconds + outcome["session_seconds"]
@@ -166,7 +167,7 @@ def report(config: RunConfig, run_dir: Path, model: Any, outcome: dict, returns:
     steps = outcome["steps"]
     summary = {
         "env": config.env_id, "agent": config.agent, "seed": config.seed, "timesteps": steps,
-        "stop_reason": outcome["reason"], "train_seconds": round(outcome["wall_seconds"], 2),
+        "stop_reason": outcome["reason"], "stop_signal": outcome.get("signal"), "train_seconds": round(outcome["wall_seconds"], 2),
         "fps": round(steps / outcome["wall_seconds"], 1) if outcome["wall_seconds"] > 0 and steps else None,
         "updates": outcome["updates"], "episodes": outcome["episodes"],
         "checkpoint": str(outcome["checkpoint"]) if outcome["checkpoint"] else None, "run_dir": str(run_dir),
@@ -213,21 +214,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return summary
 
 
-# Exit code of a run stopped by Ctrl+C or SIGTERM (after its checkpoint and summary), as shells report 128 + SIGINT.
-EXIT_INTERRUPTED = 130
+# Exit codes of a run stopped by a signal after its checkpoint and summary: 128 + the signal, as shells report it.
+EXIT_ON_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Console entry point (``neuro-rl-train``).
 
     Exit codes: 0 done (or stopped by ``--steps``/``--hours``), 2 a command-line mistake (one line on stderr,
-    a bad checkpoint included), 130 stopped by a signal after saving its checkpoint and summary.
+    a bad checkpoint included), 130 stopped by Ctrl+C (143 by SIGTERM) after saving its checkpoint and summary.
     """
     try:
         summary = main(argv)
     except UsageError as error:
         exit_with_usage_error(Path(sys.argv[0]).name if argv is None else "run.py", error)
-    sys.exit(EXIT_INTERRUPTED if summary["stop_reason"] in ("signal", "interrupted") else 0)
+    sys.exit(EXIT_ON_SIGNAL.get(summary["stop_signal"], 0))
 
 
 if __name__ == "__main__":
