@@ -13,7 +13,11 @@ from eval.watch.canvas import pad_to_block
 
 # suffix -> (imageio format, writer arguments); ffmpeg formats use yuv420p, the pixel format browsers play
 VIDEO_FORMATS: dict[str, tuple[str, dict]] = {
-    ".mp4": ("FFMPEG", {"codec": "libx264", "pixelformat": "yuv420p", "output_params": ["-movflags", "+faststart"]}),
+    # CRF 28: noisy observation panels change every pixel every frame; near-lossless would cost megabytes a second
+    ".mp4": (
+        "FFMPEG",
+        {"codec": "libx264", "pixelformat": "yuv420p", "output_params": ["-crf", "28", "-movflags", "+faststart"]},
+    ),
     ".webm": (
         "FFMPEG",
         {"codec": "libvpx-vp9", "pixelformat": "yuv420p", "output_params": ["-b:v", "0", "-crf", "40"]},
