@@ -161,3 +161,18 @@ def test_eval_driver_mistakes_end_in_one_line_and_exit_2(module, argv, fragment,
         entry(argv) if "argv" in entry.__code__.co_varnames else entry()
     assert exit_info.value.code == 2
     assert fragment in _one_error_line(capsys)
+
+
+def test_a_ray_address_that_answers_but_is_not_ray_gives_up_within_the_bound():
+    """ray.init retries such an address for minutes; the check gives up after its timeout with the hint."""
+    import socket
+
+    from eval.jobs import check_ray_address
+    from train.checks import UsageError
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never speaks
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        start = time.monotonic()
+        with pytest.raises(UsageError, match=r"no Ray cluster answered within 5 s; start a local cluster with `ray start"):
+            check_ray_address(address, timeout=5)
+        assert time.monotonic() - start < 15
