@@ -126,3 +126,18 @@ def test_report_opens_in_headless_chromium(leaderboard, tmp_path):
     frames = int(re.search(r"return \S+ in (\d+) steps", dom).group(1))
     assert duration == pytest.approx(min(frames, 300) / 50, abs=0.05)  # 50 fps, NoisyCartPole's render_fps
     assert len(results_table(dom)) == 2
+
+
+def test_sweep_leaderboard_without_run_folders(tmp_path):
+    """A committed leaderboard (no run folders kept): every row, its sweep figure, chance and oracle per noise level."""
+    folder = Path(__file__).parent.parent / "eval/results/leaderboard/noise_sweep_references"
+    page = write_report(folder, tmp_path / "sweep.html", video=False).read_text()
+    rows = results_table(page)
+    assert len(rows) == 14 and {row["env kwargs"] for row in rows} == {f"flip_prob={p}" for p in
+                                                                      (0.0, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)}  # fmt: skip
+    for row in rows:
+        same_noise = {other["agent"]: other for other in rows if other["env kwargs"] == row["env kwargs"]}
+        assert row["chance (random)"] == same_noise["random"]["return (mean ± std)"]
+        assert row["oracle"] == same_noise["oracle"]["return (mean ± std)"]
+    assert page.count('src="data:image/png;base64,') == 2  # learning curves and the sweep
+    assert "Video left out" in page and "<video" not in page
