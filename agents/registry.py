@@ -54,10 +54,18 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_no_memory": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: no episodic memory, spiking TD or UCB bonus"
     ),
+    "scal_rl_stateful": AgentEntry(
+        "agents.scal.stateful.SCALRecurrentPPO", True, "SCAL-RL with membranes carried across env steps (RecurrentPPO)"
+    ),
     "scal_ppo": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL actor-critic policy on PPO"),
     "random": AgentEntry("agents.reference.RandomAgent", False, "uniform random actions (chance level)"),
     "oracle": AgentEntry(
-        "agents.oracle.CartPoleOracle", False, "NoisyCartPole reference: bit decoding + Kalman filter + LQR"
+        "agents.noisy_pong_oracle.Oracle", False,
+        "the env's oracle: NoisyCartPole (bit decoding + Kalman + LQR), NoisyPong (Bayesian tracking + intercept)",
+    ),
+    "pong_clean_reference": AgentEntry(
+        "agents.noisy_pong_oracle.PongCleanReference", False,
+        "NoisyPong oracle's controller fed true positions (clean pipeline only: flip_prob 0, obs_delay null)",
     ),
     "all_blocks": AgentEntry("agents.meta_utility.AllBlocksAgent", False, "MetaUtility: run every block"),
     "random_skip": AgentEntry(

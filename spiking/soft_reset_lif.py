@@ -54,11 +54,14 @@ def soft_reset_lif_step(
     return spikes, SoftResetLIFState(v=v - spikes * params.threshold)
 
 
-def soft_reset_lif_run(currents: torch.Tensor, params: SoftResetLIFParameters) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run a population from rest over ``currents`` of shape ``(batch, time, neurons)``.
+def soft_reset_lif_run(
+    currents: torch.Tensor, params: SoftResetLIFParameters, initial: SoftResetLIFState | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a population over ``currents`` of shape ``(batch, time, neurons)``, from rest or from ``initial``.
 
     Returns:
-        Spikes and membrane potentials (before reset), both ``(batch, time, neurons)``.
+        Spikes and membrane potentials (before reset), both ``(batch, time, neurons)``; the state after the
+        last step is ``potentials[:, -1] - spikes[:, -1] * threshold``.
 
     Example:
         >>> params = SoftResetLIFParameters(decay=0.5, threshold=torch.tensor(0.6))
@@ -66,7 +69,7 @@ def soft_reset_lif_run(currents: torch.Tensor, params: SoftResetLIFParameters) -
         >>> spikes.flatten().tolist(), [round(v, 3) for v in potentials.flatten().tolist()]
         ([0.0, 1.0, 0.0], [0.5, 0.75, 0.575])
     """
-    state = SoftResetLIFState(v=torch.zeros_like(currents[:, 0]))
+    state = SoftResetLIFState(v=torch.zeros_like(currents[:, 0])) if initial is None else initial
     spikes, potentials = [], []
     for t in range(currents.shape[1]):
         s, state = soft_reset_lif_step(currents[:, t], state, params)
