@@ -186,3 +186,14 @@ def test_video_falls_back_to_gif_without_imageio_ffmpeg(tmp_path, monkeypatch, c
     assert "pip install imageio-ffmpeg" in capsys.readouterr().err
     with Image.open(path) as gif:
         assert gif.n_frames == 3 and gif.info["duration"] == 100
+
+
+def test_docstring_examples_hold():
+    """``eval`` is outside pytest's doctest paths: run the examples of the frame modules here."""
+    import doctest
+
+    from eval.watch import canvas, cartpole, observation, raster
+
+    for module in (canvas, cartpole, observation, raster):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
