@@ -177,3 +177,10 @@ def test_iqm_and_its_bootstrap_interval_over_eight_seeds():
     assert (row["iqm_ci_low"], row["iqm_ci_high"]) == (pytest.approx(low), pytest.approx(high))
     assert low < 8.75 < high and high < 100
     assert f"8.8 [{low:.1f}, {high:.1f}]" in leaderboard_markdown(summarize(records, reps=500))
+
+
+def test_leaderboard_records_package_versions(leaderboard):
+    out, _ = leaderboard
+    versions = json.loads((out / "versions.json").read_text())
+    assert {"python", "torch", "numpy", "gymnasium", "stable-baselines3", "ale-py"} <= set(versions)
+    assert f"Packages: python {versions['python']}, torch {versions['torch']}" in (out / "README.md").read_text()
