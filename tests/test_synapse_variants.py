@@ -3,10 +3,13 @@ every combination the committed results use, and each variant's defining propert
 
 from __future__ import annotations
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401
 from envs.synapse import SCENARIO_IDS
@@ -131,6 +134,13 @@ def test_make_applies_the_wrappers_in_order_and_by_hand_gives_the_same_trajector
     sim = SynapsePlasticityEnv(**{**BASE, "third_factor": "reward"})
     by_hand = RenewNetwork(MarginShaping(PairedBaseline(ReplayReward(sim)), 0.5), 3)
     assert uniform_returns(by_hand) == uniform_returns(made)
+
+
+def test_every_variant_together_passes_the_checker_without_warnings():
+    env = gym.make("SynapseSemi-v0", **{**BASE, **COMBINATIONS["reward_factor_all"]}, progress_probes=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sb3_check_env(env, warn=True)
 
 
 def test_probe_progress_leaves_homeostasis_to_the_plastic_presentation():
