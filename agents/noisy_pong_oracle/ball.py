@@ -1,0 +1,155 @@
+"""Grid filter of the ball: position and velocity with Pong's motion, the frame's delay hidden.
+
+The state is the ball's position (the top-left pixel of its 2x2 template, one cell per pixel of the
+field) and its velocity, which Pong keeps to a few values: 2.06 columns per step left or right and
+0, 1.58 or 3.17 rows per step up or down (0, 4 or 8 emulator units). One more number holds the mass of
+"no ball on the field". A step moves every velocity class by its velocity (linear interpolation
+between pixels), bounces it off the walls, lets the agent's paddle return the balls it covers and the
+opponent most of the others (with any new vertical speed), and turns balls that leave into "no ball".
+A frame ``d`` steps old shows the ball where each cell's straight motion puts it ``d`` steps ago, so
+the likelihood of a cell is the delay-weighted mixture of the exact flip likelihoods there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.noisy_pong_oracle import geometry as g
+from agents.noisy_pong_oracle.controller import intercept_rows, reflect
+
+SPEED_X = 2.06
+SPEEDS_Y = np.array([-3.17, -1.58, 0.0, 1.58, 3.17])
+ROWS, COLS = g.FIELD_ROWS - 1, g.WIDTH - 1  # template anchors
+REACH = 5.5  # the agent's paddle returns a ball whose centre is this close to the paddle's hitting row
+OPPONENT_RETURNS = 0.9
+SERVE_RATE = 0.08  # P(a ball appears) per step while none is on the field
+LOST_RATE = 0.005  # P(the ball is anywhere) per step: a floor against a lost track
+SERVE_ANCHORS = (34, 50)  # served balls appear in these columns
+HIT_ANCHORS = (72, 75)  # anchors just past the agent's hitting column after a step to the right
+OPPONENT_ANCHORS = (8, 11)
+MARGIN = 4
+
+
+def centre_x(anchor_col: np.ndarray) -> np.ndarray:
+    return anchor_col + 1.0
+
+
+def centre_y(anchor_row: np.ndarray) -> np.ndarray:
+    return anchor_row + g.FIELD_TOP + 1.0
+
+
+def bilinear_steps(amount: float) -> list[tuple[int, float]]:
+    """``amount`` cells as (whole cells, weight) pairs of a linear interpolation."""
+    whole = int(np.floor(amount))
+    part = amount - whole
+    return [(step, weight) for step, weight in ((whole, 1.0 - part), (whole + 1, part)) if weight > 0.0]
+
+
+class BallFilter:
+    """Posterior over the ball's state on the grid ``(vx class, vy class, anchor row, anchor column)``.
+
+    Args:
+        delay_probs: P(the frame shown is ``d`` steps old), ``d = 0..max_delay``.
+    """
+
+    def __init__(self, delay_probs: np.ndarray) -> None:
+        self.delay_probs = np.asarray(delay_probs, dtype=np.float64)
+        self.delays = np.nonzero(self.delay_probs)[0]
+        self.vx = np.array([SPEED_X, -SPEED_X])
+        self.border = max(int(np.ceil(d * SPEED_X)) for d in range(len(self.delay_probs))) + 1
+        rows, cols = np.arange(ROWS), np.arange(COLS)
+        # where a cell's ball was d steps ago (rows reflected at the walls; columns off the field hit the border)
+        self.back_rows = {
+            d: np.rint(reflect(centre_y(rows)[None, :] - d * SPEEDS_Y[:, None]) - g.FIELD_TOP - 1.0).astype(np.int64)
+            for d in self.delays
+        }
+        self.back_shift = {d: [int(np.rint(d * vx)) for vx in self.vx] for d in self.delays}  # columns moved since
+        grid_x, grid_y = np.meshgrid(centre_x(cols), centre_y(rows))
+        self.intercepts = np.stack(
+            [np.rint(intercept_rows(grid_x, grid_y, SPEED_X, vy)).astype(np.int64) for vy in SPEEDS_Y]
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        self.grid = np.zeros((2, len(SPEEDS_Y), ROWS, COLS), dtype=np.float32)
+        self.absent = 1.0
+
+    def predict(self, paddle_centre: float) -> None:
+        """Move the posterior one step (walls, paddles, balls leaving the field)."""
+        n_vy = len(SPEEDS_Y)
+        moved = np.zeros((2, n_vy, ROWS + 2 * MARGIN, COLS + 2 * MARGIN), dtype=self.grid.dtype)
+        for i, vx in enumerate(self.vx):
+            for j, vy in enumerate(SPEEDS_Y):
+                for dy, wy in bilinear_steps(vy):
+                    for dx, wx in bilinear_steps(vx):
+                        rows = slice(MARGIN + dy, MARGIN + dy + ROWS)
+                        moved[i, j, rows, MARGIN + dx : MARGIN + dx + COLS] += (wy * wx) * self.grid[i, j]
+        # past a wall and back, with the vertical speed reversed
+        core = moved[:, :, MARGIN : MARGIN + ROWS, MARGIN : MARGIN + COLS]
+        flipped = slice(None, None, -1)
+        core[:, flipped, 1 : MARGIN + 1] += moved[:, :, MARGIN - 1 :: -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
+        core[:, flipped, ROWS - 1 - MARGIN : ROWS - 1] += moved[:, :, : MARGIN + ROWS - 1 : -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
+        grid = core.copy()  # what left the field sideways is dropped here
+        reach = np.abs(centre_y(np.arange(ROWS)) - paddle_centre - g.HIT_OFFSET) <= REACH
+        returned = grid[0][:, reach, HIT_ANCHORS[0] : HIT_ANCHORS[1]].sum(axis=(0, 2))
+        grid[0][:, reach, HIT_ANCHORS[0] : HIT_ANCHORS[1]] = 0.0
+        met = grid[1][:, :, OPPONENT_ANCHORS[0] : OPPONENT_ANCHORS[1]]
+        returned_by_opponent = OPPONENT_RETURNS * met.sum(axis=(0, 2))
+        met *= 1.0 - OPPONENT_RETURNS
+        grid[1][:, reach, HIT_ANCHORS[0] - 1] += returned / n_vy
+        grid[0][:, :, OPPONENT_ANCHORS[1]] += returned_by_opponent / n_vy
+        self.absent += max(float(self.grid.sum() - grid.sum()), 0.0)
+        self.grid = grid
+
+    def update(self, llr_map: np.ndarray) -> None:
+        """Add newly appearing balls, then weigh every cell by the frame (mixture over the delay)."""
+        present = self.grid.sum()
+        serve, lost = SERVE_RATE * self.absent, LOST_RATE * present
+        self.absent -= serve
+        self.grid *= 1.0 - LOST_RATE
+        self.grid += lost / self.grid.size
+        cells = self.grid[..., SERVE_ANCHORS[0] : SERVE_ANCHORS[1]]
+        cells += serve / cells.size
+        peak = max(float(llr_map.max()), 0.0)
+        evidence = np.full((ROWS, COLS + 2 * self.border), np.exp(-peak), dtype=np.float32)  # off the field: nothing
+        evidence[:, self.border : self.border + COLS] = np.exp(llr_map - peak)
+        likelihood = np.zeros_like(self.grid)
+        for d in self.delays:
+            for i in range(2):
+                start = self.border - self.back_shift[d][i]
+                likelihood[i] += self.delay_probs[d] * evidence[:, start : start + COLS][self.back_rows[d]]
+        self.grid *= likelihood
+        absent = self.absent * np.exp(-peak)
+        total = self.grid.sum() + absent
+        self.grid /= np.float32(total)
+        self.absent = float(absent / total)
+
+    @property
+    def present(self) -> float:
+        """P(a ball is on the field)."""
+        return 1.0 - self.absent
+
+    @property
+    def approaching(self) -> float:
+        """P(a ball is on the field and moving towards the agent's paddle)."""
+        return float(self.grid[0].sum())
+
+    def intercept_histogram(self) -> np.ndarray:
+        """Mass of the approaching ball per row at which it will reach the agent's paddle (index = row)."""
+        return np.bincount(self.intercepts.ravel(), weights=self.grid[0].ravel(), minlength=g.FIELD_BOTTOM + 1)
+
+    def estimate(self) -> np.ndarray:
+        """Posterior mean ``(x, y, vx, vy)`` of a ball on the field."""
+        mass = self.grid.sum()
+        if mass <= 0.0:
+            return np.array([np.nan, np.nan, 0.0, 0.0])
+        position = self.grid.sum(axis=(0, 1)) / mass
+        x = float(position.sum(axis=0) @ centre_x(np.arange(COLS)))
+        y = float(position.sum(axis=1) @ centre_y(np.arange(ROWS)))
+        vx = float(self.grid.sum(axis=(1, 2, 3)) @ self.vx / mass)
+        vy = float(self.grid.sum(axis=(0, 2, 3)) @ SPEEDS_Y / mass)
+        return np.array([x, y, vx, vy])
+
+    def mean_row(self) -> float:
+        mass = self.grid.sum()
+        return float(self.grid.sum(axis=(0, 1, 3)) @ centre_y(np.arange(ROWS)) / mass) if mass > 0 else g.FIELD_CENTRE
