@@ -31,10 +31,11 @@ from eval.plots import plot_learning_curves
 from eval.runs import kwargs_label, load_run, train_argv
 from eval.tables import leaderboard_markdown, summarize
 from eval.watch.video import write_video
-from train.cli import parse_args
+from train.cli import OneLineParser, check_numbers, parse_args
 from train.config import RunConfig, load_run_config, resolve_config
 from train.environments import make_env
 
+PROG = "python -m eval.report"
 CHANCE_AGENT = "random"
 # The reference that knows the problem, per env: NoisyCartPole's decoder + Kalman filter + LQR, the BPTT gradient.
 ORACLE_AGENTS = {"NoisyCartPole-v0": "oracle", "SynapseGradMimicry-v0": "true_gradient"}
@@ -229,7 +230,7 @@ def write_report(folder: str | Path, output: str | Path | None = None, *, refere
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m eval.report", description=__doc__.splitlines()[0],
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     parser.add_argument("folder", type=Path, help="a run folder or a leaderboard folder")
     parser.add_argument("-o", "--output", type=Path, default=None, help="HTML file; None: FOLDER/report.html")
@@ -245,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "--seed", type=int, default=None, help="seed of the replayed episode; None: the run's evaluation seed"
     )
     args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["max_frames"], non_negative=["reference_episodes"])
     path = write_report(args.folder, args.output, reference_episodes=args.reference_episodes,
                         max_frames=args.max_frames, video=not args.no_video, seed=args.seed)  # fmt: skip
     print(f"report: {path} ({path.stat().st_size / 1e6:.2f} MB)")
@@ -253,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Entry point: bad input (a missing folder, a run without a model) ends in one line, exit 2."""
-    run_cli(main, argv)
+    run_cli(main, argv, PROG)
 
 
 if __name__ == "__main__":

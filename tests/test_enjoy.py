@@ -165,7 +165,9 @@ def test_bad_arguments_end_in_one_line(random_run, tmp_path, capsys):
     shutil.copytree(random_run, no_model, ignore=shutil.ignore_patterns("model.*"))
     assert "no model.zip" in one_line_error(capsys, cli, [str(no_model)])
     assert "best_model.zip" in one_line_error(capsys, cli, [random_run, "--model", "best"])
-    assert "--episodes" in one_line_error(capsys, cli, [random_run, "--episodes", "0"])
+    assert "--episodes 0" in one_line_error(capsys, cli, [random_run, "--episodes", "0"])
+    assert "--fps 0" in one_line_error(capsys, cli, [random_run, "--fps", "0"])
+    assert "--bogus" in one_line_error(capsys, cli, [random_run, "--bogus"])  # argparse's own mistakes too
 
 
 def test_cartpole_view_marks_the_applied_action_after_the_delay():
