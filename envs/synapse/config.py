@@ -74,6 +74,7 @@ class SynapseEnvConfig:
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     diversity_window: int = 20
     represent_every: int = 5
+    # how Δd becomes Δw, and homeostatic thresholds (network dynamics; the reward variants are wrappers)
     weight_normalization: str = "none"  # "subtractive": each post neuron keeps its summed input weight
     step_centring: bool = False  # each group's Δd is centred over the step's events (a rule's common part: no effect)
     homeostasis: float = 0.0  # LIF MLPs: per-image threshold change per unit of rate error of each neuron (0: off)
