@@ -23,6 +23,7 @@ TRAIN_MISTAKES = [  # (argv, fragments the one line must contain)
     (["-params", "seed:3"], ["-params seed", "set by --seed"]),
     (["-params", "n_steps:[1,"], ["-params n_steps:[1,", "not valid YAML"]),
     (["-params", "n_steps"], ["-params n_steps", "key:value"]),
+    (["-params", "n_envs:two"], ["-params n_envs:'two'", "must be a whole number"]),
     (["--agent", "random", "-params", "gamma:0.9"], ["-params gamma", "random does not learn"]),
     (["--env-kwargs", "foo:1"], ["--env-kwargs foo", "not an argument of NoisyCartPole-v0", "allowed: bits_per_variable"]),
     (["--env-kwargs", "flip_prob:1.5"], ["--env-kwargs flip_prob:1.5", "flip_prob=1.5 must be in [0, 1]"]),

@@ -47,6 +47,13 @@ def _conf_file_entry(path: str, env_id: str) -> dict[str, Any]:
     return table.get("default", table)
 
 
+def _whole_number(key: str, value: Any) -> int:
+    """``value`` as an int (``1e5`` from YAML included); else a ``ValueError`` naming the hyperparameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        raise ValueError(f"-params {key}:{value!r}: must be a whole number")
+    return int(value)
+
+
 def resolve_config(args: argparse.Namespace) -> RunConfig:
     """Merge, in increasing priority: ``agents/hyperparams/<agent>.yml``, ``-conf``, ``-params``, flags."""
     hyperparams = load_hyperparams(args.agent, args.env)
@@ -66,8 +73,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         env_id=args.env,
         agent=args.agent,
         seed=args.seed,
-        n_timesteps=int(run_values.pop("n_timesteps", 0)),
-        n_envs=int(run_values.pop("n_envs", 1)),
+        n_timesteps=_whole_number("n_timesteps", run_values.pop("n_timesteps", 0)),
+        n_envs=_whole_number("n_envs", run_values.pop("n_envs", 1)),
         env_kwargs=dict(args.env_kwargs),
         hyperparams=hyperparams,
         **run_values,
