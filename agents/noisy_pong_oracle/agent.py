@@ -88,7 +88,7 @@ class PongOracle(ReferenceAgent):
 
     def act(self, tracker: Tracker) -> int:
         ball, paddle = tracker.ball, tracker.paddle
-        target = target_row(ball.present, ball.approaching, ball.intercept_histogram(), ball.mean_row())
+        target = target_row(ball.present, ball.approaching, ball.intercept_histogram, ball.mean_row())
         push = choose_push(paddle.mean, paddle.last_displacement, paddle.last_push, target)
         tracker.action = PUSH_ACTIONS[push]
         return tracker.action
@@ -187,7 +187,7 @@ class PongCleanReference(ReferenceAgent):
         else:
             vx, vy = track_velocity(memory.track)
             row = int(np.rint(intercept_rows(ball[0], ball[1], vx, vy)))
-            target = target_row(1.0, float(vx > 0), np.bincount([row], minlength=row + 1), ball[1])
+            target = target_row(1.0, float(vx > 0), lambda: np.bincount([row], minlength=row + 1), ball[1])
         push = choose_push(centre, displacement, memory.push, target)
         memory.push = push
         return PUSH_ACTIONS[push]

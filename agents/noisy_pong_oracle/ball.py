@@ -77,13 +77,14 @@ class BallFilter:
     def predict(self, paddle_centre: float) -> None:
         """Move the posterior one step (walls, paddles, balls leaving the field)."""
         n_vy = len(SPEEDS_Y)
-        moved = np.zeros((2, n_vy, ROWS + 2 * MARGIN, COLS + 2 * MARGIN), dtype=self.grid.dtype)
+        across = np.zeros((2, n_vy, ROWS, COLS + 2 * MARGIN), dtype=self.grid.dtype)
         for i, vx in enumerate(self.vx):
-            for j, vy in enumerate(SPEEDS_Y):
-                for dy, wy in bilinear_steps(vy):
-                    for dx, wx in bilinear_steps(vx):
-                        rows = slice(MARGIN + dy, MARGIN + dy + ROWS)
-                        moved[i, j, rows, MARGIN + dx : MARGIN + dx + COLS] += (wy * wx) * self.grid[i, j]
+            for dx, wx in bilinear_steps(vx):
+                across[i, :, :, MARGIN + dx : MARGIN + dx + COLS] += np.float32(wx) * self.grid[i]
+        moved = np.zeros((2, n_vy, ROWS + 2 * MARGIN, COLS + 2 * MARGIN), dtype=self.grid.dtype)
+        for j, vy in enumerate(SPEEDS_Y):
+            for dy, wy in bilinear_steps(vy):
+                moved[:, j, MARGIN + dy : MARGIN + dy + ROWS] += np.float32(wy) * across[:, j]
         # past a wall and back, with the vertical speed reversed
         core = moved[:, :, MARGIN : MARGIN + ROWS, MARGIN : MARGIN + COLS]
         flipped = slice(None, None, -1)

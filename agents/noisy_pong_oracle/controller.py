@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from agents.noisy_pong_oracle import geometry as g
@@ -30,13 +32,14 @@ def median_row(histogram: np.ndarray) -> float:
     return float(np.searchsorted(cumulative, 0.5 * cumulative[-1]))
 
 
-def target_row(present: float, approaching: float, intercepts: np.ndarray, mean_row: float) -> float:
+def target_row(present: float, approaching: float, intercepts: Callable[[], np.ndarray], mean_row: float) -> float:
     """Where the paddle centre should go.
 
     Args:
         present: P(a ball is on the field).
         approaching: P(a ball is on the field and moving towards the agent).
-        intercepts: mass of the approaching ball per row where it will reach the paddle (index = row).
+        intercepts: returns the mass of the approaching ball per row where it will reach the paddle (index =
+            row); called only for an approaching ball.
         mean_row: the ball's expected row.
 
     An approaching ball: the paddle's hitting row (``HIT_OFFSET`` above its centre) at the median intercept.
@@ -45,7 +48,7 @@ def target_row(present: float, approaching: float, intercepts: np.ndarray, mean_
     if present < 0.5:
         return g.FIELD_CENTRE
     if approaching >= 0.5 * present:
-        return median_row(intercepts) - g.HIT_OFFSET
+        return median_row(intercepts()) - g.HIT_OFFSET
     return 0.5 * g.FIELD_CENTRE + 0.5 * mean_row
 
 
