@@ -35,6 +35,12 @@ def check_flat_space(observation_space: gym.Space) -> int:
     return int(observation_space.shape[0])
 
 
+def _check_count(name: str, value: int, lowest: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+        raise ValueError(f"{name}={value!r} must be an integer >= {lowest}")
+    return int(value)
+
+
 class BlockPooling(nn.Module):
     """Split an observation into frames, average blocks of ``pool_size`` inputs, bipolar code for bits.
 
@@ -45,6 +51,8 @@ class BlockPooling(nn.Module):
             padded with "no evidence" (0.5 for bits, 0 otherwise).
         bipolar: inputs are bits: map the block means ``m`` to ``2m - 1`` (the bipolar transform ``2x - 1``
             is affine, so applying it after the average is the same and cheaper).
+        n_unpooled: inputs after the frames that are not pooled (:meth:`unpooled`), e.g. the action history
+            of :class:`wrappers.action_history.ActionHistory` applied after the frame stack.
 
     Example:
         >>> pooling = BlockPooling(frame_size=6, n_frames=2, pool_size=4, bipolar=True)
@@ -53,18 +61,34 @@ class BlockPooling(nn.Module):
                  [-1.0000,  0.5000]]])
     """
 
-    def __init__(self, frame_size: int, n_frames: int = 1, pool_size: int = 16, bipolar: bool = True) -> None:
+    def __init__(
+        self, frame_size: int, n_frames: int = 1, pool_size: int = 16, bipolar: bool = True, n_unpooled: int = 0
+    ) -> None:
         super().__init__()
-        for name, value in (("frame_size", frame_size), ("n_frames", n_frames), ("pool_size", pool_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name}={value!r} must be an integer >= 1")
-        self.frame_size, self.n_frames, self.pool_size = int(frame_size), int(n_frames), int(pool_size)
+        self.frame_size, self.n_frames = _check_count("frame_size", frame_size, 1), _check_count("n_frames", n_frames, 1)
+        self.pool_size, self.n_unpooled = _check_count("pool_size", pool_size, 1), _check_count("n_unpooled", n_unpooled, 0)
         self.bipolar = bool(bipolar)
         self.n_pooled = math.ceil(self.frame_size / self.pool_size)
 
+    @classmethod
+    def for_space(
+        cls, observation_space: gym.Space, n_frames: int = 1, pool_size: int = 16, n_unpooled: int = 0
+    ) -> BlockPooling:
+        """The pooling of a flat space holding ``n_frames`` frames then ``n_unpooled`` inputs (bad values:
+        ``ValueError``)."""
+        n_inputs = check_flat_space(observation_space)
+        n_frames, n_unpooled = _check_count("n_frames", n_frames, 1), _check_count("n_unpooled", n_unpooled, 0)
+        framed = n_inputs - n_unpooled
+        if framed < n_frames or framed % n_frames:
+            raise ValueError(
+                f"n_frames={n_frames} must divide the observation size {n_inputs} less n_unpooled={n_unpooled}"
+            )
+        return cls(framed // n_frames, n_frames, pool_size, is_binary_space(observation_space), n_unpooled)
+
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        """Block means, ``(batch, n_frames, n_pooled)``, from observations ``(batch, n_frames * frame_size)``."""
-        x = observations.reshape(observations.shape[0], self.n_frames, self.frame_size).float()
+        """Block means, ``(batch, n_frames, n_pooled)``, of the frames (the first ``n_frames * frame_size`` inputs)."""
+        framed = observations[:, : self.n_frames * self.frame_size]
+        x = framed.reshape(observations.shape[0], self.n_frames, self.frame_size).float()
         padding = self.n_pooled * self.pool_size - self.frame_size
         if padding:  # padded with 0.5 for bits, i.e. 0 ("no evidence") in the bipolar code
             x = F.pad(x, (0, padding), value=0.5 if self.bipolar else 0.0)
@@ -75,18 +99,27 @@ class BlockPooling(nn.Module):
             pooled = 2.0 * pooled - 1.0
         return pooled
 
+    def unpooled(self, observations: torch.Tensor) -> torch.Tensor:
+        """The last ``n_unpooled`` inputs as they are (bits in the bipolar code), ``(batch, n_unpooled)``."""
+        extra = observations[:, self.n_frames * self.frame_size :].float()
+        return 2.0 * extra - 1.0 if self.bipolar else extra
+
     def extra_repr(self) -> str:
-        return f"frame_size={self.frame_size}, n_frames={self.n_frames}, pool_size={self.pool_size}, bipolar={self.bipolar}"
+        return (f"frame_size={self.frame_size}, n_frames={self.n_frames}, pool_size={self.pool_size}, "
+                f"bipolar={self.bipolar}, n_unpooled={self.n_unpooled}")
 
 
 class PooledFrames(BaseFeaturesExtractor):
-    """SB3 features extractor: the block means of every stacked frame, flattened (``n_frames * n_pooled``).
+    """SB3 features extractor: the block means of every stacked frame, flattened (``n_frames * n_pooled``),
+    then the ``n_unpooled`` last inputs.
 
     Args:
         observation_space: a flat ``MultiBinary`` or ``Box`` space holding ``n_frames`` stacked frames
-            (wrap the env in :class:`agents.scal.frames.BinaryFrameStack` with the same ``n_frames``).
+            (wrap the env in :class:`agents.scal.frames.BinaryFrameStack` with the same ``n_frames``), then
+            ``n_unpooled`` inputs.
         n_frames: frames stacked in one observation.
         pool_size: neighbouring inputs averaged into one feature.
+        n_unpooled: last inputs passed on unpooled (the bits of an action history: ``k`` one-hot actions).
 
     Example:
         >>> extractor = PooledFrames(gym.spaces.MultiBinary(4 * 4096), n_frames=4, pool_size=16)
@@ -94,13 +127,11 @@ class PooledFrames(BaseFeaturesExtractor):
         1024
     """
 
-    def __init__(self, observation_space: gym.Space, n_frames: int = 1, pool_size: int = 16) -> None:
-        n_inputs = check_flat_space(observation_space)
-        if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 1 or n_inputs % n_frames:
-            raise ValueError(f"n_frames={n_frames!r} must be an integer >= 1 that divides the observation size {n_inputs}")
-        pooling = BlockPooling(n_inputs // n_frames, n_frames, pool_size, is_binary_space(observation_space))
-        super().__init__(observation_space, features_dim=n_frames * pooling.n_pooled)
+    def __init__(self, observation_space: gym.Space, n_frames: int = 1, pool_size: int = 16, n_unpooled: int = 0) -> None:
+        pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
+        super().__init__(observation_space, features_dim=n_frames * pooling.n_pooled + pooling.n_unpooled)
         self.pooling = pooling
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.pooling(observations).flatten(1)
+        pooled = self.pooling(observations).flatten(1)
+        return torch.cat([pooled, self.pooling.unpooled(observations)], dim=1) if self.pooling.n_unpooled else pooled

@@ -40,6 +40,9 @@ AGENTS: dict[str, AgentEntry] = {
     "recurrent_ppo_frontend": AgentEntry(
         "sb3_contrib.RecurrentPPO", True, "RecurrentPPO on SCAL-RL's front end (4 frames, block means)"
     ),
+    "ppo_frontend_history": AgentEntry(
+        "stable_baselines3.PPO", True, "PPO on SCAL-RL's front end plus its last 2 actions"
+    ),
     "scal_rl": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL: spiking perception, memory, UCB value (algo per env: scal_rl.yml)"
     ),
@@ -53,6 +56,9 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_no_subspace": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL ablation: no principal subspace"),
     "scal_rl_no_memory": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: no episodic memory, spiking TD or UCB bonus"
+    ),
+    "scal_rl_history": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL that also sees its last 2 actions (the delayed ones in flight)"
     ),
     "scal_rl_stateful": AgentEntry(
         "agents.scal.stateful.SCALRecurrentPPO", True, "SCAL-RL with membranes carried across env steps (RecurrentPPO)"

@@ -52,9 +52,27 @@ def test_scal_perception_pools_with_the_front_end_the_baselines_get():
     torch.testing.assert_close(perception.project(observations), torch.tanh(perception.projection(pooled)))
 
 
+def test_unpooled_inputs_pass_through_in_the_bipolar_code_and_leave_the_pooling_alone():
+    bits = np.random.default_rng(2).integers(0, 2, (3, 2 * 32 + 4))
+    front_end = PooledFrames(gym.spaces.MultiBinary(2 * 32 + 4), n_frames=2, pool_size=16, n_unpooled=4)
+    features = front_end(torch.as_tensor(bits, dtype=torch.int8))
+    assert front_end.features_dim == features.shape[1] == 2 * 2 + 4
+    np.testing.assert_allclose(features[:, :4].numpy(), pooled_by_hand(bits[:, :64], 2, 16).reshape(3, 4), atol=1e-6)
+    assert features[:, 4:].tolist() == (2 * bits[:, 64:] - 1).tolist()
+    perception = SCALPerception(gym.spaces.MultiBinary(68), n_frames=2, n_components=0, n_prototypes=4, n_unpooled=4)
+    flipped = bits.copy()
+    flipped[:, 64:] ^= 1
+    observations, flipped = (torch.as_tensor(b, dtype=torch.int8) for b in (bits, flipped))
+    torch.testing.assert_close(perception.project(observations), perception.project(flipped))
+    assert perception.features_dim == 2 * 4 + 4
+    assert perception.eval()(observations)[:, -4:].tolist() == (2 * bits[:, 64:] - 1).tolist()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
+        ({"observation_space": gym.spaces.MultiBinary(12), "n_frames": 4, "n_unpooled": 2}, "n_unpooled=2"),
+        ({"observation_space": gym.spaces.MultiBinary(12), "n_unpooled": -1}, "n_unpooled=-1"),
         ({"observation_space": gym.spaces.MultiBinary([4, 4])}, "observation_space"),
         ({"observation_space": gym.spaces.Discrete(3)}, "observation_space"),
         ({"observation_space": gym.spaces.MultiBinary(10), "n_frames": 3}, "n_frames=3"),
@@ -92,13 +110,19 @@ def test_base_entries_merge_mappings_and_reject_unknown_bases(tmp_path, monkeypa
 DQN_SHORT = ["-params", "buffer_size:2000", "learning_starts:64", "train_freq:64", "gradient_steps:4"]
 
 
-@pytest.mark.parametrize("agent", ["ppo_frontend", "a2c_frontend", "dqn_frontend", "recurrent_ppo_frontend"])
-def test_frontend_agents_train_on_pooled_stacked_frames(agent, log_folder):
+@pytest.mark.parametrize(
+    "agent, history_bits",
+    [("ppo_frontend", 0), ("a2c_frontend", 0), ("dqn_frontend", 0), ("recurrent_ppo_frontend", 0),
+     ("ppo_frontend_history", 4), ("scal_rl_history", 4)],
+)
+def test_frontend_agents_train_on_pooled_stacked_frames(agent, history_bits, log_folder):
     extra = DQN_SHORT if agent == "dqn_frontend" else []
     argv = ["--agent", agent, "-n", "256", "--eval-freq", "0", "--save-freq", "0", "--final-eval-episodes", "1"]
     summary = main([*argv, "-f", log_folder, "--verbose", "0", *SMALL_ENV, *extra])
     model = load_agent(agent, f"{summary['run_dir']}/model.zip")
-    assert model.observation_space == gym.spaces.MultiBinary(4 * 256)
+    assert model.observation_space == gym.spaces.MultiBinary(4 * 256 + history_bits)
     extractor = model.policy.q_net.features_extractor if agent == "dqn_frontend" else model.policy.features_extractor
-    assert isinstance(extractor, PooledFrames) and extractor.features_dim == 4 * 16
+    assert extractor.pooling.n_unpooled == history_bits and extractor.pooling.frame_size == 256
+    if agent != "scal_rl_history":
+        assert isinstance(extractor, PooledFrames) and extractor.features_dim == 4 * 16 + history_bits
     assert summary["timesteps"] >= 256 and summary["updates"] > 0

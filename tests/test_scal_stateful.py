@@ -143,6 +143,17 @@ def test_resume_continues_exactly_as_if_never_stopped(tmp_path):
     assert resumed["eval_returns"] == straight["eval_returns"]
 
 
+def test_unpooled_inputs_pass_through_the_membrane():
+    perception = StatefulSCALPerception(gym.spaces.MultiBinary(68), n_frames=1, n_components=0, projection_dim=8,
+                                        n_prototypes=4, n_unpooled=4).eval()
+    bits = np.random.default_rng(0).integers(0, 2, (3, 68))
+    currents = perception(torch.as_tensor(bits, dtype=torch.int8))
+    assert currents.shape == (3, perception.features_dim) == (3, 4 + 4)
+    features, _ = perception.integrate(currents, perception.initial_state(3))
+    assert features.shape == (3, perception.state_features_dim) == (3, 3 * 4 + 4)
+    assert features[:, -4:].tolist() == (2 * bits[:, 64:] - 1).tolist()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"use_lif": False}, "use_lif=False"), ({"trace_decay": 1.0}, "trace_decay=1.0")],

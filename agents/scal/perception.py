@@ -20,11 +20,10 @@ import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from agents.frontend import BlockPooling, check_flat_space
+from agents.frontend import BlockPooling
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters as LIFParameters
 from spiking.soft_reset_lif import soft_reset_lif_run as lif_run
-from wrappers.encoding import is_binary_space
 
 
 def _check_positive(**values: float) -> None:
@@ -76,6 +75,9 @@ class SCALPerception(BaseFeaturesExtractor):
         use_lif: ablation switch; False: no spiking dynamics, the features are the similarities (input
             currents / ``gain``) averaged over the frames (and the last frame's with ``last_potential``),
             and the thresholds do not adapt.
+        n_unpooled: inputs after the frames (e.g. the action history of
+            :class:`wrappers.action_history.ActionHistory` applied after the frame stack) that bypass the
+            perception and are appended to its features (bits in the bipolar code).
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -104,10 +106,9 @@ class SCALPerception(BaseFeaturesExtractor):
         center_inputs: bool = False,
         use_prototypes: bool = True,
         use_lif: bool = True,
+        n_unpooled: int = 0,
     ) -> None:
-        n_inputs = check_flat_space(observation_space)
-        if n_frames < 1 or n_inputs % n_frames:
-            raise ValueError(f"n_frames={n_frames} must be >= 1 and divide the observation size {n_inputs}")
+        pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
             raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
         _check_positive(gain=gain, target_rate=target_rate, prototype_lr=prototype_lr)
@@ -122,9 +123,9 @@ class SCALPerception(BaseFeaturesExtractor):
                      use_lif=use_lif)
         n_neurons = n_prototypes if use_prototypes else projection_dim
         outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
-        super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons)
+        super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons + pooling.n_unpooled)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
-        self.pooling = BlockPooling(n_inputs // n_frames, n_frames, pool_size, is_binary_space(observation_space))
+        self.pooling = pooling
         self.bipolar, self.frame_size, self.n_pooled = self.pooling.bipolar, self.pooling.frame_size, self.pooling.n_pooled
         self.n_frames, self.n_steps, self.pool_size = n_frames, n_steps, pool_size
         self.gain, self.decay, self.slope = gain, decay, surrogate_slope
@@ -212,6 +213,8 @@ class SCALPerception(BaseFeaturesExtractor):
                 self._adapt(z.detach(), currents.detach(), None if spikes is None else spikes.detach())
         if self.last_potential:  # weighs the frames unlike the mean: their contrast carries the motion
             features.append(potentials[:, -1] / self.gain)
+        if self.pooling.n_unpooled:
+            features.append(self.pooling.unpooled(observations))
         return torch.cat(features, dim=1)
 
     def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None) -> None:

@@ -60,8 +60,9 @@ class StatefulSCALPerception(SCALPerception):
         super().__init__(observation_space, **kwargs)
         self.trace_decay = trace_decay
         self.state_size = int(self.running_thresholds.shape[0])
-        self.state_features_dim = (4 if self.last_potential else 3) * self.state_size
-        self._features_dim = self.n_frames * self.state_size
+        self.n_currents = self.n_frames * self.state_size
+        self.state_features_dim = (4 if self.last_potential else 3) * self.state_size + self.pooling.n_unpooled
+        self._features_dim = self.n_currents + self.pooling.n_unpooled
         self._step_thresholds: torch.Tensor | None = None
         self._thresholds_due = False
 
@@ -74,6 +75,8 @@ class StatefulSCALPerception(SCALPerception):
             with torch.no_grad():
                 self._adapt(z.detach(), currents.detach(), None)  # prototypes now; thresholds by the next pass
             self._thresholds_due = True
+        if self.pooling.n_unpooled:
+            return torch.cat([currents.flatten(1), self.pooling.unpooled(observations)], dim=1)
         return currents.flatten(1)
 
     def initial_state(self, batch: int) -> MembraneState:
@@ -82,7 +85,9 @@ class StatefulSCALPerception(SCALPerception):
         return MembraneState(zeros, zeros.clone())
 
     def integrate(self, currents: torch.Tensor, state: MembraneState) -> tuple[torch.Tensor, MembraneState]:
-        """One env step: the frames' currents ``(batch, n_frames * neurons)`` from ``state``; features and new state."""
+        """One env step from ``state``: the frames' currents ``(batch, n_frames * neurons)`` (then the unpooled
+        inputs, passed on); the features and the new state."""
+        currents, unpooled = currents[:, : self.n_currents], currents[:, self.n_currents :]
         currents = currents.reshape(currents.shape[0], self.n_frames, self.state_size)
         if self.n_frames == 1:
             currents = currents.expand(-1, self.n_steps, -1)
@@ -97,6 +102,8 @@ class StatefulSCALPerception(SCALPerception):
         features = [rates, potentials.mean(dim=1) / self.gain, trace]
         if self.last_potential:
             features.append(potentials[:, -1] / self.gain)
+        if self.pooling.n_unpooled:
+            features.append(unpooled)
         v = potentials[:, -1] - spikes[:, -1] * thresholds
         return torch.cat(features, dim=1), MembraneState(v, trace)
 
