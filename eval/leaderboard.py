@@ -59,6 +59,8 @@ def parse_sweep(text: str | None) -> tuple[str | None, list[Any]]:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         description="Multi-seed leaderboard: train, evaluate on held-out seeds, write tables and plots.",
+        epilog="exit codes: 0 done; 1 some runs failed (listed on stderr); 2 a command-line mistake or no Ray "
+        "cluster at --ray (one line on stderr, within 30 s)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--envs", nargs="+", default=["NoisyCartPole-v0"], help="registered environment ids")

@@ -64,6 +64,8 @@ def check_numbers(
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         description="Train an agent on an environment of the suite (or evaluate a reference agent).",
+        epilog="exit codes: 0 done or stopped by --steps/--hours; 2 a command-line mistake (one line on stderr, "
+               "nothing written); 130 stopped by Ctrl+C, 143 by SIGTERM, after the checkpoint and summary",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--env", default="NoisyCartPole-v0", help="registered environment id")
