@@ -40,7 +40,7 @@ from eval.tables import (
     summarize,
     write_csv,
 )
-from train.checks import UsageError, check_agent_fits_env
+from train.checks import UsageError, check_agent_fits_env, check_env_kwargs
 from train.cli import OneLineParser, exit_with_usage_error, parse_key_values
 from train.environments import check_env_id, import_gym_packages
 from train.versions import package_versions, versions_line
@@ -134,11 +134,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def check_runs_fit(args: argparse.Namespace) -> None:
-    """Every env takes ``--env-kwargs`` (and each ``--sweep`` value), and every agent fits every env."""
+    """Every env takes ``--env-kwargs`` and each ``--sweep`` value; every agent fits every env (first sweep value)."""
     for env in args.envs:
-        for value in args.sweep_values:
+        for index, value in enumerate(args.sweep_values):
             env_kwargs = dict(args.env_kwargs, **({args.sweep_key: value} if args.sweep_key else {}))
-            for agent in args.agents:
+            check_env_kwargs(env, env_kwargs)
+            for agent in args.agents if index == 0 else ():
                 check_agent_fits_env(env, agent, env_kwargs, agent_flag="--agents", env_flag="--envs")
 
 

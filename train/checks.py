@@ -188,6 +188,12 @@ def agent_problem(name: str, env_id: str, env: Any) -> str | None:
     return None if get_entry(name).learns else _reference_agent_problem(model, env)
 
 
+def check_env_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Raise a :class:`UsageError` unless ``env_id`` can be built with ``env_kwargs``."""
+    build_env(RunConfig(env_id=env_id, agent="random", seed=0, n_timesteps=0, n_envs=1, env_kwargs=dict(env_kwargs)),
+              evaluation=True).close()
+
+
 def check_agent_fits_env(env_id: str, agent: str, env_kwargs: dict[str, Any], *, agent_flag: str = "--agent",
                          env_flag: str = "--env") -> None:
     """Raise a :class:`UsageError` unless ``agent`` can be built on ``env_id`` with ``env_kwargs`` and act in it."""
