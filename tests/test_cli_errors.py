@@ -21,6 +21,7 @@ TRAIN_MISTAKES = [  # (argv, fragments the one line must contain)
     (["-params", "learning_rate:abc"], ["-params learning_rate:'abc'", "must be a float", "lin_0.001"]),
     (["-params", "foo:1"], ["-params foo", "not a hyperparameter of ppo", "allowed: batch_size"]),
     (["-params", "seed:3"], ["-params seed", "set by --seed"]),
+    (["-params", "normalize_advantage:2"], ["-params normalize_advantage:2", "must be a bool"]),
     (["-params", "n_steps:[1,"], ["-params n_steps:[1,", "not valid YAML"]),
     (["-params", "n_steps"], ["-params n_steps", "key:value"]),
     (["-params", "n_envs:two"], ["-params n_envs:'two'", "must be a whole number"]),

@@ -59,15 +59,16 @@ def _takes_any_keyword(function: Callable) -> bool:
 
 
 def _value_fits_default(value: Any, default: Any) -> bool:
-    """Whether ``value`` has the kind of the parameter's default (a number, a flag, a string), or a schedule."""
+    """False where a number or a flag is expected and text (or a number for a flag) was given; schedules pass.
+
+    Values of other kinds pass through (e.g. DQN's ``train_freq`` takes ``4`` or ``[1, "episode"]``).
+    """
     if default is None or default is inspect.Parameter.empty or callable(value):
         return True
     if isinstance(default, bool):
         return isinstance(value, (bool, np.bool_))
     if isinstance(default, numbers.Real):
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if isinstance(default, str):
-        return isinstance(value, str)
+        return not isinstance(value, (str, bool))
     return True
 
 
@@ -87,8 +88,9 @@ def check_hyperparameters(agent: str, algorithm: type, resolved: dict[str, Any],
         given: the raw ``-params`` overrides, to name the value as the user wrote it.
     """
     parameters = _explicit_parameters(algorithm.__init__)
-    for key in sorted(set(resolved) & set(FLAG_PARAMETERS)):
-        raise UsageError(f"-params {key}: set by {FLAG_PARAMETERS[key]}, not as a hyperparameter")
+    clash = sorted(set(resolved) & set(FLAG_PARAMETERS))
+    if clash:
+        raise UsageError(f"-params {clash[0]}: set by {FLAG_PARAMETERS[clash[0]]}, not as a hyperparameter")
     if not _takes_any_keyword(algorithm.__init__):
         allowed = sorted(name for name in parameters if not name.startswith("_") and name not in NOT_HYPERPARAMETERS)
         unknown = sorted(set(resolved) - set(allowed))
