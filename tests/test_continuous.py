@@ -14,6 +14,7 @@ import pytest
 import torch
 from stable_baselines3 import DQN, PPO
 
+from agents.scal.stateful import SCALRecurrentPPO
 from train.checkpoint import CheckpointError, apply_retention, list_checkpoints, load_checkpoint
 from train.run import main
 
@@ -27,6 +28,8 @@ BUDGETS = {  # case: (algorithm class, agent, env arguments, budget)
     "dqn": (DQN, "dqn", SMALL_ENV, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100",
                                     "train_freq:16", "gradient_steps:4", "target_update_interval:50"]),
     "scal_rl": (PPO, "scal_rl", SMALL_ENV, PPO_BUDGET),
+    # membranes of running episodes are part of the state (agents.scal.stateful.SCALRecurrentPPO saves them)
+    "scal_rl_stateful": (SCALRecurrentPPO, "scal_rl_stateful", SMALL_ENV, PPO_BUDGET),
 }
 REPO = Path(__file__).resolve().parents[1]
 
