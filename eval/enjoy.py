@@ -12,7 +12,6 @@ and what the env did with it (see :mod:`eval.watch.views`). Formats: ``.mp4`` (H
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from agents.registry import load_agent
 from envs.synapse_multi import MULTI_AGENT_ENVS
 from eval.watch.play import Replay, play, replay_env
 from eval.watch.video import check_video_path, write_video
+from train.cli import OneLineParser, check_numbers, exit_with_usage_error
 from train.config import load_run_config
 from train.environments import EVAL_SEED_OFFSET, check_env_id, import_gym_packages
 
@@ -76,9 +76,12 @@ def replay_run(
         venv.close()
 
 
+PROG = "python -m eval.enjoy"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m eval.enjoy",
+    parser = OneLineParser(
+        prog=PROG,
         description="Replay a finished run: play episodes with its model, print returns, record a video.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -102,11 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Replay, print the returns, write the video; returns the replay and the video path."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_numbers(parser, args, positive=["episodes", "max_frames", "fps"])
     if args.video is not None:
         check_video_path(args.video)
-    if args.fps is not None and args.fps < 1:
-        raise ValueError(f"--fps must be >= 1, got {args.fps}")
     replay = replay_run(args.run_dir, args.episodes, args.deterministic, args.seed, args.model,
                         args.max_frames if args.video else 0)  # fmt: skip
     for index, (value, length) in enumerate(zip(replay.returns, replay.lengths, strict=True)):
@@ -121,18 +124,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {"replay": replay, "video": video}
 
 
-def run_cli(command: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None) -> None:
-    """Run a command's ``main``: bad input (a ``ValueError``) ends in one ``error:`` line on stderr, exit status 2."""
+def run_cli(command: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None, prog: str) -> None:
+    """Run a command's ``main``: bad input (a ``ValueError``) ends in one ``PROG: error:`` line, exit status 2."""
     try:
         command(argv)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_usage_error(prog, error)
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """Entry point: bad input (a missing run folder or model, an unknown video format) ends in one line, exit 2."""
-    run_cli(main, argv)
+    run_cli(main, argv, PROG)
 
 
 if __name__ == "__main__":
