@@ -112,8 +112,12 @@ def build_agent(config: RunConfig, train_env: Any, hyperparams: dict[str, Any], 
     """``agents.registry.make_agent``, with its mistakes as :class:`UsageError`\\ s naming ``-params`` or ``--agent``."""
     entry = get_entry(config.agent)
     if not entry.learns:
-        if given:
-            raise UsageError(f"-params {' '.join(given)}: agent {config.agent} does not learn and takes no hyperparameters")
+        algorithm_keys = [key for key in given if key not in RUN_KEYS]  # run keys (env_wrapper, ...) still apply
+        if algorithm_keys:
+            raise UsageError(
+                f"-params {' '.join(algorithm_keys)}: agent {config.agent} does not learn and takes no hyperparameters; "
+                f"allowed: {', '.join(RUN_KEYS)}"
+            )
         return make_agent(config.agent, train_env, hyperparams, seed=config.seed, **kwargs)
     algo = hyperparams.get("algo")
     algorithm = get_entry(algo).resolve() if algo else entry.resolve()
