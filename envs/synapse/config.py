@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from envs.synapse.data import DATA_SOURCES
+from envs.synapse.rewards import UNSUP_REWARDS
 from wrappers.validation import check_finite
 
 SCENARIOS = ("unsup_single", "unsup_dual", "grad_mimicry", "semi")
@@ -72,6 +73,7 @@ class SynapseEnvConfig:
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    unsup_reward: str = "design"  # unsup_*: which label-free episode reward (envs.synapse.rewards.UNSUP_REWARDS)
     diversity_window: int = 20
     represent_every: int = 5
     # how Δd becomes Δw, and homeostatic thresholds (network dynamics; the reward variants are wrappers)
@@ -202,6 +204,7 @@ def validate(c: SynapseEnvConfig) -> None:
         (c.diversity_window, c.represent_every),
         "diversity_window >= 1, represent_every >= 0",
     )
+    _check(c.unsup_reward in UNSUP_REWARDS, "unsup_reward", c.unsup_reward, ", ".join(UNSUP_REWARDS))
     _check(c.assignment_window >= 10, "assignment_window", c.assignment_window, ">= 10")
     allowed = THIRD_FACTORS[c.scenario]
     _check(c.third_factor in allowed, "third_factor", c.third_factor, ", ".join(allowed))

@@ -17,7 +17,7 @@ from envs.synapse.evaluation import present_train
 from envs.synapse.events import EventBatch
 from envs.synapse.metrics import LabelAssignment, cosine, sign_agreement
 from envs.synapse.networks import LIFMLP, DiehlCookNetwork, DiehlCookParameters, SpikingNetwork
-from envs.synapse.rewards import grad_mimicry_rewards, semi_reward, unsup_reward
+from envs.synapse.rewards import grad_mimicry_rewards, semi_reward, unsup_candidates, unsup_reward
 from envs.synapse.teacher import bptt_teacher
 from spiking.biophysical_lif import BiophysicalLIFParameters
 
@@ -75,7 +75,9 @@ class Scenario:
 
 
 class UnsupervisedScenario(Scenario):
-    """``unsup_single`` / ``unsup_dual``: Diehl–Cook network, episode reward from sparsity, diversity, stability."""
+    """``unsup_single`` / ``unsup_dual``: Diehl–Cook network; the episode reward is ``config.unsup_reward``: the
+    design's (sparsity, diversity, stability) or a candidate of :func:`envs.synapse.rewards.unsup_candidates`.
+    Every candidate's value goes to ``info["unsup/<name>"]`` (absent where undefined for the image)."""
 
     def __init__(self, config: SynapseEnvConfig, n_input: int, generator: torch.Generator) -> None:
         super().__init__(config)
@@ -95,10 +97,22 @@ class UnsupervisedScenario(Scenario):
         self.assignment = LabelAssignment(config.n_exc, config.assignment_window)
         self.winners: deque[int] = deque(maxlen=config.diversity_window)
         self.winner_of: dict[int, int] = {}
+        self.response_of: dict[int, torch.Tensor] = {}  # last excitatory counts per image
+        self.recent: deque[tuple[int, torch.Tensor]] = deque(maxlen=config.diversity_window)
 
     def begin_image(self, label: int, input_spikes: torch.Tensor, represented: bool, image_id: int) -> None:
         super().begin_image(label, input_spikes, represented, image_id)
         self.represented, self.image_id = represented, image_id
+        self.input_counts = input_spikes.sum(0)
+
+    def candidate_rewards(self, counts: torch.Tensor) -> dict[str, float | None]:
+        """The label-free candidates for this image's response ``counts``; then remembers the response."""
+        previous = self.response_of.get(self.image_id) if self.represented else None
+        others = [c for image, c in self.recent if image != self.image_id]
+        values = unsup_candidates(self.input_counts, self.network.groups[0].weight, counts, previous, others)
+        self.response_of[self.image_id] = counts
+        self.recent.append((self.image_id, counts))
+        return values
 
     def action_scale(self, batch: EventBatch) -> torch.Tensor:
         scale = torch.ones(len(batch))
@@ -118,9 +132,13 @@ class UnsupervisedScenario(Scenario):
         diversity = len(set(active)) / min(len(self.winners), self.config.n_exc)
         sparsity = float((counts > 0).mean())
         reward = unsup_reward(sparsity, self.config.sparsity_target, diversity, stability, self.config.reward_weights)
+        candidates = self.candidate_rewards(torch.from_numpy(counts))
+        if self.config.unsup_reward != "design":  # undefined for this image (no re-presentation): 0
+            reward = candidates[self.config.unsup_reward] or 0.0
         prediction = self.assignment.predict(counts)
         self.assignment.add(counts, self.label)
         extra = {"sparsity": sparsity, "diversity": diversity, "winner": winner}
+        extra.update({f"unsup/{name}": value for name, value in candidates.items() if value is not None})
         if stability is not None:
             extra["stability"] = stability
         return self._record(prediction, reward, extra)
