@@ -100,7 +100,7 @@ def test_same_frames_same_actions():
         oracle = make_agent("oracle", env, seed=seed)
         obs, _ = env.reset(seed=5)
         state, chosen = None, []
-        for _ in range(60):
+        for _ in range(30):
             action, state = oracle.predict(obs, state)
             chosen.append(int(action))
             obs, *_ = env.step(int(action))
@@ -124,7 +124,7 @@ def test_oracle_acts_from_frames_and_documented_parameters_only():
     seeing = PongOracle(env)
     obs, _ = env.reset(seed=2)
     state_blind = state_seeing = None
-    for _ in range(40):
+    for _ in range(20):
         action, state_blind = blind.predict(obs, state_blind)
         same, state_seeing = seeing.predict(obs, state_seeing)
         assert action == same

@@ -20,13 +20,21 @@ from agents.noisy_pong_oracle.controller import intercept_rows, reflect
 SPEED_X = 2.06
 SPEEDS_Y = np.array([-3.17, -1.58, 0.0, 1.58, 3.17])
 ROWS, COLS = g.FIELD_ROWS - 1, g.WIDTH - 1  # template anchors
+OTHER_SPEED = [1, 0, 2, 4, 3]  # the other vertical speed of the same direction (0 has none)
+WALL_KEEPS_SPEED = 0.8  # off a wall the ball mostly keeps its vertical speed; else it takes the other one
 REACH = 5.5  # the agent's paddle returns a ball whose centre is this close to the paddle's hitting row
 OPPONENT_RETURNS = 0.9
 SERVE_RATE = 0.08  # P(a ball appears) per step while none is on the field
 LOST_RATE = 0.005  # P(the ball is anywhere) per step: a floor against a lost track
 SERVE_ANCHORS = (34, 50)  # served balls appear in these columns
-HIT_ANCHORS = (72, 75)  # anchors just past the agent's hitting column after a step to the right
-OPPONENT_ANCHORS = (8, 11)
+# A paddle returns a ball by mirroring its column about the paddle's hitting column (anchor coordinates)
+# and keeping its vertical speed; the speed then changes over the next steps (VY_SWITCH near the paddle).
+MIRROR = g.HIT_COLUMN - 1.0  # 73.5
+OPPONENT_MIRROR = 10.5
+HIT_BAND = (74, 76)  # anchors a ball reaches in the step it crosses MIRROR moving right
+OPPONENT_BAND = (9, 11)  # and OPPONENT_MIRROR moving left
+VY_SWITCH = 0.1  # per step, share of a receding ball's mass near the paddle that returned it taking another speed
+SWITCH_COLUMNS = 16  # how near
 MARGIN = 4
 
 
@@ -43,6 +51,14 @@ def bilinear_steps(amount: float) -> list[tuple[int, float]]:
     whole = int(np.floor(amount))
     part = amount - whole
     return [(step, weight) for step, weight in ((whole, 1.0 - part), (whole + 1, part)) if weight > 0.0]
+
+
+def back_column(anchor: np.ndarray, travelled: float) -> np.ndarray:
+    """Anchor column of a ball ``travelled`` columns ago (the paddle it receded from mirrors its path)."""
+    back = anchor - travelled
+    if travelled < 0:  # moving left now: it may have come off the agent's paddle
+        return np.where(back > MIRROR, 2 * MIRROR - back, back)
+    return np.where(back < OPPONENT_MIRROR, 2 * OPPONENT_MIRROR - back, back)
 
 
 class BallFilter:
@@ -63,7 +79,9 @@ class BallFilter:
             d: np.rint(reflect(centre_y(rows)[None, :] - d * SPEEDS_Y[:, None]) - g.FIELD_TOP - 1.0).astype(np.int64)
             for d in self.delays
         }
-        self.back_shift = {d: [int(np.rint(d * vx)) for vx in self.vx] for d in self.delays}  # columns moved since
+        # columns d steps ago, mirrored about the paddle that returned the ball; off the field: the border
+        self.back_cols = {d: [self.border + np.rint(back_column(cols, d * vx)).astype(np.int64) for vx in self.vx]
+                          for d in self.delays}
         grid_x, grid_y = np.meshgrid(centre_x(cols), centre_y(rows))
         self.intercepts = np.stack(
             [np.rint(intercept_rows(grid_x, grid_y, SPEED_X, vy)).astype(np.int64) for vy in SPEEDS_Y]
@@ -85,20 +103,25 @@ class BallFilter:
         for j, vy in enumerate(SPEEDS_Y):
             for dy, wy in bilinear_steps(vy):
                 moved[:, j, MARGIN + dy : MARGIN + dy + ROWS] += np.float32(wy) * across[:, j]
-        # past a wall and back, with the vertical speed reversed
+        # past a wall and back, with the vertical speed reversed (and sometimes changed: WALL_KEEPS_SPEED)
         core = moved[:, :, MARGIN : MARGIN + ROWS, MARGIN : MARGIN + COLS]
-        flipped = slice(None, None, -1)
-        core[:, flipped, 1 : MARGIN + 1] += moved[:, :, MARGIN - 1 :: -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
-        core[:, flipped, ROWS - 1 - MARGIN : ROWS - 1] += moved[:, :, : MARGIN + ROWS - 1 : -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
+        top = moved[:, ::-1, MARGIN - 1 :: -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
+        bottom = moved[:, ::-1, : MARGIN + ROWS - 1 : -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
+        for rows, back in ((slice(1, MARGIN + 1), top), (slice(ROWS - 1 - MARGIN, ROWS - 1), bottom)):
+            core[:, :, rows] += np.float32(WALL_KEEPS_SPEED) * back
+            core[:, :, rows] += np.float32(1.0 - WALL_KEEPS_SPEED) * back[:, OTHER_SPEED]
         grid = core.copy()  # what left the field sideways is dropped here
         reach = np.abs(centre_y(np.arange(ROWS)) - paddle_centre - g.HIT_OFFSET) <= REACH
-        returned = grid[0][:, reach, HIT_ANCHORS[0] : HIT_ANCHORS[1]].sum(axis=(0, 2))
-        grid[0][:, reach, HIT_ANCHORS[0] : HIT_ANCHORS[1]] = 0.0
-        met = grid[1][:, :, OPPONENT_ANCHORS[0] : OPPONENT_ANCHORS[1]]
-        returned_by_opponent = OPPONENT_RETURNS * met.sum(axis=(0, 2))
-        met *= 1.0 - OPPONENT_RETURNS
-        grid[1][:, reach, HIT_ANCHORS[0] - 1] += returned / n_vy
-        grid[0][:, :, OPPONENT_ANCHORS[1]] += returned_by_opponent / n_vy
+        for col in range(*HIT_BAND):  # returned by the agent's paddle where it covers the ball
+            grid[1][:, reach, int(2 * MIRROR) - col] += grid[0][:, reach, col]
+            grid[0][:, reach, col] = 0.0
+        for col in range(*OPPONENT_BAND):  # returned by the opponent, mostly
+            grid[0][:, :, int(2 * OPPONENT_MIRROR) - col] += OPPONENT_RETURNS * grid[1][:, :, col]
+            grid[1][:, :, col] *= 1.0 - OPPONENT_RETURNS
+        for i, near in ((1, slice(int(MIRROR) - SWITCH_COLUMNS, COLS)), (0, slice(0, int(OPPONENT_MIRROR) + SWITCH_COLUMNS))):
+            receding = grid[i][:, :, near]
+            receding *= np.float32(1.0 - VY_SWITCH)
+            receding += np.float32(VY_SWITCH / len(SPEEDS_Y)) * receding.sum(axis=0) / np.float32(1.0 - VY_SWITCH)
         self.absent += max(float(self.grid.sum() - grid.sum()), 0.0)
         self.grid = grid
 
@@ -117,8 +140,7 @@ class BallFilter:
         likelihood = np.zeros_like(self.grid)
         for d in self.delays:
             for i in range(2):
-                start = self.border - self.back_shift[d][i]
-                likelihood[i] += self.delay_probs[d] * evidence[:, start : start + COLS][self.back_rows[d]]
+                likelihood[i] += self.delay_probs[d] * evidence[:, self.back_cols[d][i]][self.back_rows[d]]
         self.grid *= likelihood
         absent = self.absent * np.exp(-peak)
         total = self.grid.sum() + absent

@@ -12,7 +12,7 @@ import numpy as np
 
 from agents.noisy_pong_oracle import geometry as g
 
-MIN_FLIP_PROB = 0.01  # a clean camera is treated as one flipping 1 % of pixels: finite log-odds
+MIN_FLIP_PROB = 0.1  # below this the likelihood is tempered: the 2x2 template only approximates the blob
 
 
 def log_odds(flip_prob: float) -> float:
