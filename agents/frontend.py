@@ -6,7 +6,8 @@ frame stack (:class:`agents.scal.frames.BinaryFrameStack`) this is all that stan
 and the first SCAL layer (:class:`agents.scal.perception.SCALPerception` pools with :class:`BlockPooling`),
 so a baseline given :class:`PooledFrames` sees what SCAL-RL sees, and a comparison shows what the SCAL
 layers add. The agents ``ppo_frontend``, ``a2c_frontend``, ``dqn_frontend`` and ``recurrent_ppo_frontend``
-are their plain versions' hyperparameters with this front end (``agents/hyperparams/*_frontend.yml``).
+are their plain versions' hyperparameters with this front end (``agents/hyperparams/*_frontend.yml``);
+``ppo_frontend_history`` also passes on its last actions unpooled (``n_unpooled``).
 """
 
 from __future__ import annotations
