@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -78,7 +80,7 @@ def test_ball_posterior_mixes_the_delays_exactly():
 def test_tracker_error_on_clean_frames_is_a_few_pixels():
     env = gym.make("NoisyPong-v0", **CLEAN)
     oracle = PongOracle(env)
-    ball_errors, paddle_errors = [], []
+    ball_errors, paddle_errors, forecasts, seen = [], [], [], []
     obs, _ = env.reset(seed=3)
     state = None
     for _ in range(150):
@@ -89,9 +91,16 @@ def test_tracker_error_on_clean_frames_is_a_few_pixels():
             ball_errors.append(np.hypot(*(tracker.ball.estimate()[:2] - ball)))
         if centre is not None and 20 < centre < 70:
             paddle_errors.append(abs(tracker.paddle.mean - centre))
+        forecast = copy.deepcopy(tracker.ball)  # where the motion model puts the ball 3 steps on
+        for _ in range(3):
+            forecast.predict(tracker.paddle.mean)
+        forecasts.append(forecast.estimate()[:2] if forecast.present > 0.5 else None)
+        seen.append(ball)
         obs, *_ = env.step(int(action))
     assert len(ball_errors) > 50 and np.median(ball_errors) < 1.0 and np.percentile(ball_errors, 90) < 3.0, ball_errors
     assert np.median(paddle_errors) < 1.5
+    ahead = [np.hypot(*(f - b)) for f, b in zip(forecasts[:-3], seen[3:], strict=True) if f is not None and b is not None]
+    assert len(ahead) > 50 and np.median(ahead) < 2.0, ahead
 
 
 def test_same_frames_same_actions():
