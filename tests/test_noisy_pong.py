@@ -223,6 +223,12 @@ def test_agents_smoke_train_through_train_run(agent, params, log_folder):
     assert float(summary["eval_mean"]).is_integer()  # a raw Pong score, not a scaled or clipped one
 
 
+def test_oracle_plays_through_train_run_on_channel_first_frames(log_folder):
+    summary = train("oracle", log_folder)  # the evaluation env hands it (1, 84, 84) frames (VecTransposeImage)
+    assert summary["eval_episodes"] == 1 and float(summary["eval_mean"]).is_integer()
+    assert -21 <= summary["eval_mean"] <= 21
+
+
 def test_scal_rl_save_load_keeps_prototypes(log_folder):
     summary = train("scal_rl", log_folder, "n_envs:2", "n_steps:64", "batch_size:64")
     loaded = load_agent("scal_rl", f"{summary['run_dir']}/model.zip")
