@@ -61,7 +61,7 @@ def test_agents_spaces_and_cached_space_methods():
 
 
 def test_each_agent_sees_only_its_group_and_kind_and_the_reward_is_shared():
-    env = make(split_by_kind=True)
+    env = make(split_by_kind=True, unsup_reward="design")  # a reward at every image's last step
     obs, _ = env.reset(seed=3)
     seen = {a: 0 for a in env.possible_agents}
     while env.agents:

@@ -89,7 +89,7 @@ def test_the_option_switches_the_episode_reward():
         assert r_recon == pytest.approx(info_recon["unsup/reconstruction"])
         assert r_recon == pytest.approx(expected, abs=1e-5)  # cos(input counts, W·exc counts) of the live network
         terms = (info_design["sparsity"], 0.05, info_design["diversity"], info_design.get("stability"), (1.0, 1.0, 1.0))
-        assert r_design == pytest.approx(unsup_reward(*terms))  # the design's reward stays the default
+        assert r_design == pytest.approx(unsup_reward(*terms))  # the design's reward stays available
     assert [run[0] for run in design] != pytest.approx([run[0] for run in recon])
 
 
@@ -101,6 +101,11 @@ def test_predictability_pays_only_re_presented_images():
         assert reward == pytest.approx(info["unsup/predictability"])
         assert reward == pytest.approx(same, abs=1e-5)  # against the last response to the same image
     assert all(reward == 0.0 for reward, info, _, same in runs if same is None)
+
+
+def test_the_default_is_the_validated_reward():
+    env = gym.make(SCENARIO_IDS["unsup_dual"], **tiny_kwargs("unsup_dual"))
+    assert env.unwrapped.config.unsup_reward == "discrimination"
 
 
 def test_unknown_reward_name_is_rejected_with_the_allowed_names():

@@ -73,7 +73,7 @@ class SynapseEnvConfig:
     lambda_reg: float = 0.5
     sparsity_target: float = 0.05
     reward_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    unsup_reward: str = "design"  # unsup_*: which label-free episode reward (envs.synapse.rewards.UNSUP_REWARDS)
+    unsup_reward: str = "discrimination"  # unsup_*: the label-free episode reward (envs.synapse.rewards.UNSUP_REWARDS)
     diversity_window: int = 20
     represent_every: int = 5
     # how Δd becomes Δw, and homeostatic thresholds (network dynamics; the reward variants are wrappers)

@@ -158,13 +158,17 @@ def rank_table(rows: list[dict]) -> str:
 
 
 def accuracy_table(rows: list[dict]) -> str:
-    """Held-out accuracy per rule (mean ± std over seeds, and per seed)."""
+    """Held-out accuracy per rule (mean ± std over seeds, and per seed) and each candidate's mean over seeds."""
     rules = [r for r in RULES if any(row["rule"] == r for row in rows)]
-    cells = {"rule": rules, "accuracy": [], "per seed": []}
+    cells: dict[str, list[str]] = {"rule": rules, "accuracy": [], "per seed": []}
+    cells.update({f"`{name}`": [] for name in CANDIDATES})
     for rule in rules:
-        acc = [float(r["accuracy"]) for r in rows if r["rule"] == rule]
+        own = [r for r in rows if r["rule"] == rule]
+        acc = [float(r["accuracy"]) for r in own]
         cells["accuracy"].append(f"{np.mean(acc):.3f} ± {np.std(acc):.3f}")
         cells["per seed"].append(", ".join(f"{a:.3f}" for a in acc))
+        for name in CANDIDATES:
+            cells[f"`{name}`"].append(f"{np.mean([float(r[name]) for r in own]):.3f}")
     return markdown_table(cells)
 
 
@@ -198,7 +202,7 @@ def main(report: Callable[[str], None] = print) -> None:
     args = parse_args()
     out = Path(args.out)
     if args.summary:
-        rows = list(csv.DictReader(out.open()))
+        rows = sorted(csv.DictReader(out.open()), key=lambda r: int(r["seed"]))
         report(accuracy_table(rows) + "\n" + rank_table(rows))
         return
     torch.set_num_threads(1)
