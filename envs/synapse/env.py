@@ -80,8 +80,11 @@ class SynapsePlasticityEnv(gym.Env):
     projection in hidden layers (``semi``).
 
     ## Rewards
-    ``unsup_*``: 0 per step, and at the last step ``R = w_s·(1 − |ρ − ρ*|/max(ρ*, 1−ρ*)) + w_d·diversity +
-    w_t·stability`` (−1 for a silent network); with ``gamma = 1`` every event's return is R.
+    ``unsup_*``: 0 per step, and at the last step the label-free reward named by ``unsup_reward``
+    (:func:`envs.synapse.rewards.unsup_candidates`; −1 for a silent network): by default ``discrimination``
+    ``cos(c, c_prev) − mean_j cos(c, c_j)`` of the excitatory counts ``c`` on a re-presented image (0 on the others),
+    or the design's ``w_s·(1 − |ρ − ρ*|/max(ρ*, 1−ρ*)) + w_d·diversity + w_t·stability`` (``unsup_reward="design"``);
+    with ``gamma = 1`` every event's return is R.
     ``semi``: 0 per step, at the last step ``R = ±1 + α_margin·(r_y − max_{k≠y} r_k) − α_spike·Σs_k/(T·10)``.
     ``grad_mimicry``: per step the sum over events of ``−ĝ·Δd − λ·Δd²``, ĝ the BPTT gradient of the event's
     synapse at that step, per layer in running-RMS units clipped to ±3 (the best action is ``−ĝ/2λ``);
