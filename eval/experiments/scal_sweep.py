@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eval.runs import evaluation_curve
+from eval.runs import evaluation_curve, resolve_steps
 from train.cli import OneLineParser, check_numbers
 from train.run import main as train_main
 
@@ -58,7 +58,8 @@ def run_one(agent: str, flip: float, seed: int, args: argparse.Namespace) -> dic
         argv += ["-params", *args.params]
     summary = train_main(argv)
     summary.update(
-        flip_prob=flip, n_timesteps=args.n_timesteps, steps_to_threshold=steps_to_threshold(summary["run_dir"])
+        flip_prob=flip, n_timesteps=resolve_steps("NoisyCartPole-v0", agent, args.n_timesteps),
+        steps_to_threshold=steps_to_threshold(summary["run_dir"])
     )
     if summary["stop_reason"] == "final":  # the learning curve, so that the record alone makes the tables
         steps, means = evaluation_curve(Path(summary["run_dir"]), int(summary["timesteps"]), summary["eval_mean"])
