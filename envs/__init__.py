@@ -26,7 +26,7 @@ register(
     entry_point="envs.meta_utility.env:MetaUtilityEnv",
 )
 
-# NoisyPong (DESIGN §2.2, docs/noisy_pong.md): ALE Pong, Atari preprocessing, binarised 84x84 frames, pixel
+# NoisyPong (docs/noisy_pong.md): ALE Pong, Atari preprocessing, binarised 84x84 frames, pixel
 # flips and a random frame delay. The class name avoids "AtariEnv" so RL Zoo does not re-apply its AtariWrapper.
 register(
     id="NoisyPong-v0",

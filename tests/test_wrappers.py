@@ -58,7 +58,7 @@ def test_binary_encoding_wrapper_declares_its_space_and_needs_bounds():
 
 def test_information_per_bit():
     assert binary_entropy(0.5) == pytest.approx(1.0)
-    assert bsc_capacity(0.45) == pytest.approx(0.00723, abs=1e-5)  # DESIGN §2.1: 0.0072
+    assert bsc_capacity(0.45) == pytest.approx(0.00723, abs=1e-5)  # docs/noisy_cartpole.md: 0.0072
     assert bsc_capacity(0.0) == bsc_capacity(1.0) == 1.0
 
 

@@ -1,4 +1,4 @@
-"""Static and heuristic compute-allocation baselines for MetaUtility-v0 (DESIGN §2.5).
+"""Static and heuristic compute-allocation baselines for MetaUtility-v0 (docs/meta_utility.md).
 
 They act on the env's ``Discrete(2)`` decision (0 skip, 1 run the next block) with SB3's
 ``predict`` interface; the confidence exit reads the documented ``feature_index`` attribute of the

@@ -1,4 +1,4 @@
-"""One synapse policy per group for the multi-agent synapse env (DESIGN §2.4, the design's experiment 2).
+"""One synapse policy per group for the multi-agent synapse env (docs/synapse_multi.md).
 
 :class:`PerGroupSynapsePolicy` is :class:`agents.synapse.policy.SynapsePolicy` with ``n_group_nets`` separate
 actor/critic networks **and** a separate σ per group: each event is routed by the group-id column of its row, so

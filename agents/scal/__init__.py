@@ -1,4 +1,4 @@
-"""SCAL-RL as Stable-Baselines3 components (DESIGN.md §3).
+"""SCAL-RL as Stable-Baselines3 components (docs/scal_rl.md).
 
 Four layers from the SCAL-RL integration spec: perception (:mod:`agents.scal.perception`, spiking
 features extractor with prototypes and adaptive thresholds), episodic memory (:mod:`agents.scal.memory`),

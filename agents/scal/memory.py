@@ -1,6 +1,6 @@
 """SCAL episodic memory: a bounded buffer of state representations, actions and rewards.
 
-From the SCAL-RL integration spec (DESIGN.md §3): reward-weighted consolidation into centroids and top-k
+As in docs/scal_rl.md: reward-weighted consolidation into centroids and top-k
 cosine retrieval (10,000 entries in under 10 ms; the memory stays under 1 GB). The entries are module
 buffers, so they travel with the policy's ``save``/``load``.
 """

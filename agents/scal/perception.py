@@ -1,6 +1,6 @@
 """SCAL perception: a spiking features extractor that removes bit-flip noise statistically.
 
-From the SCAL-RL integration spec (DESIGN.md §3): bipolar transform ``x -> 2x - 1``, projection, tanh,
+As in docs/scal_rl.md: bipolar transform ``x -> 2x - 1``, projection, tanh,
 cosine similarity to learned prototypes times a high gain, LIF dynamics over a few time steps with
 adaptive ("phase-critical") thresholds ``V_th <- V_th * (1 - gamma_th * var)`` clipped to
 ``[V_th_min, V_th_max]``, and a homeostatic control keeping the spike rate in 5-20%. Features are spike

@@ -2,7 +2,7 @@
 
 Both use :class:`~agents.scal.perception.SCALPerception` as features extractor and carry the episodic
 memory and the value statistics as submodules, so SB3's ``save``/``load`` keeps prototypes, thresholds,
-memory and visit counts. Exploration (DESIGN.md §3): the Q policy adds the UCB bonus of the value
+memory and visit counts. Exploration (docs/scal_rl.md): the Q policy adds the UCB bonus of the value
 statistics to its Q values when acting stochastically, on top of DQN's decaying epsilon-greedy; the
 actor-critic samples its policy with PPO's entropy bonus.
 """

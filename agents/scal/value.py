@@ -1,6 +1,6 @@
 """SCAL value statistics: per-(action, centroid) visit counts and TD-error variance, UCB bonus, spiking TD.
 
-From the SCAL-RL integration spec (DESIGN.md §3): Q estimates carry centroid statistics and an
+As in docs/scal_rl.md: Q estimates carry centroid statistics and an
 uncertainty bonus ``beta * sigma / sqrt(n + 1)``; spiking TD weighs each TD error by the soft spike
 probability of a neuron driven by that error (our reading: ``p = sigmoid(slope * (|delta| / std - 1))``,
 weights ``0.5 + p`` normalised to mean 1, so surprising transitions count up to three times more).

@@ -1,4 +1,4 @@
-"""Synapse-plasticity environments (DESIGN §2.3): the agent is a plasticity rule acting on event batches.
+"""Synapse-plasticity environments (docs/synapse.md): the agent is a plasticity rule acting on event batches.
 
 Modules, one job each: :mod:`~envs.synapse.data` (digits), :mod:`spiking.biophysical_lif` (neuron step),
 :mod:`~envs.synapse.groups` (learnable synapse groups), :mod:`~envs.synapse.history` (spike histories),

@@ -1,5 +1,5 @@
 """Structural plasticity: a periodic "sleep" phase that replays stored inputs, prunes weak synapses and grows
-new random ones (DESIGN §2.3, optional). The synapse count (``info["synapse_count"]``) dips after the first
+new random ones (optional; docs/synapse.md). The synapse count (``info["synapse_count"]``) dips after the first
 sleeps and settles where growth balances pruning.
 """
 

@@ -1,4 +1,4 @@
-"""Multi-agent synapse plasticity (DESIGN §2.4, docs/synapse_multi.md) as PettingZoo ``ParallelEnv``\\ s:
+"""Multi-agent synapse plasticity (docs/synapse_multi.md) as PettingZoo ``ParallelEnv``\\ s:
 
 * :mod:`~envs.synapse_multi.env`: every synapse group is an agent (``parallel_env`` / ``env`` / ``raw_env``);
 * :mod:`~envs.synapse_multi.event_agents`: every event slot of a step is an agent with its own reward share

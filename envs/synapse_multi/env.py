@@ -86,7 +86,7 @@ class _GroupedSimulator(SynapsePlasticityEnv):
 class SynapseMultiAgentEnv(SimulatorParallelEnv):
     """
     ## Description
-    The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (DESIGN §2.3, §2.4) as a
+    The synapse-plasticity simulator of :class:`envs.synapse.env.SynapsePlasticityEnv` (docs/synapse.md, docs/synapse_multi.md) as a
     cooperative PettingZoo game: every learnable synapse group is an agent (Diehl–Cook: ``input_exc`` and
     ``inh_exc``); with ``split_by_kind=True`` each group splits further into ``<group>_pre`` (events where
     only the presynaptic neuron spiked) and ``<group>_post`` (the postsynaptic neuron spiked). At every
