@@ -22,8 +22,7 @@ from torch import nn
 
 from agents.frontend import BlockPooling
 from agents.scal.subspace import PrincipalSubspace
-from spiking.soft_reset_lif import SoftResetLIFParameters as LIFParameters
-from spiking.soft_reset_lif import soft_reset_lif_run as lif_run
+from spiking.soft_reset_lif import SoftResetLIFParameters, soft_reset_lif_run
 
 
 def _check_positive(**values: float) -> None:
@@ -202,8 +201,8 @@ class SCALPerception(BaseFeaturesExtractor):
         if self.n_frames == 1:
             currents = currents.expand(-1, self.n_steps, -1)
         if self.use_lif:
-            params = LIFParameters(self.decay, self.running_thresholds.clone(), self.slope)
-            spikes, potentials = lif_run(currents, params)
+            params = SoftResetLIFParameters(self.decay, self.running_thresholds.clone(), self.slope)
+            spikes, potentials = soft_reset_lif_run(currents, params)
             features = [spikes.mean(dim=1), potentials.mean(dim=1) / self.gain]
         else:  # ablation: the similarities the spike rates stand for, without the spiking dynamics
             spikes, potentials = None, currents

@@ -25,9 +25,7 @@ from torch import nn
 
 from agents.scal.perception import SCALPerception
 from agents.scal.policies import SCALComponents
-from spiking.soft_reset_lif import SoftResetLIFParameters as LIFParameters
-from spiking.soft_reset_lif import SoftResetLIFState as LIFState
-from spiking.soft_reset_lif import soft_reset_lif_run as lif_run
+from spiking.soft_reset_lif import SoftResetLIFParameters, SoftResetLIFState, soft_reset_lif_run
 
 __all__ = ["MembraneRecurrence", "MembraneState", "SCALRecurrentPPO", "SCALRecurrentPolicy", "StatefulSCALPerception"]
 
@@ -92,7 +90,9 @@ class StatefulSCALPerception(SCALPerception):
         if self.n_frames == 1:
             currents = currents.expand(-1, self.n_steps, -1)
         thresholds = self.running_thresholds.clone() if self._step_thresholds is None else self._step_thresholds
-        spikes, potentials = lif_run(currents, LIFParameters(self.decay, thresholds, self.slope), LIFState(state.v))
+        spikes, potentials = soft_reset_lif_run(
+            currents, SoftResetLIFParameters(self.decay, thresholds, self.slope), SoftResetLIFState(state.v)
+        )
         rates = spikes.mean(dim=1)
         trace = self.trace_decay * state.trace + (1.0 - self.trace_decay) * rates
         if self.training and self._thresholds_due:  # once per training pass, from its first step's spikes
