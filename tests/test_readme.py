@@ -57,6 +57,13 @@ def _markdown_row(path: str, *first_cells: str) -> list[str]:
     raise AssertionError(f"no row {first_cells} in {path}")
 
 
+def _noisy_pong_oracle() -> list[float]:
+    """The NoisyPong oracle at the default camera (flip 0.3, delay 1–3): mean ± std over seeds."""
+    (row,) = [row for row in _rows(RESULTS / "noisy_pong/oracle/solvability.csv")
+              if (row["agent"], row["flip_prob"], row["delay"]) == ("oracle", "0.3", "1-3")]  # fmt: skip
+    return [float(row["mean"]), float(row["std"])]
+
+
 def _noisy_pong_random() -> list[float]:
     """Chance on NoisyPong-v0: the random agent's per-run row (mean ± std over its 10 episodes)."""
     score = _markdown_row("noisy_pong/README.md", "noisy", "random")[4]
@@ -94,7 +101,7 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
         ("NoisyPong-v0 (raw score)", "`dqn`, 100k steps, 3"): {
             "score": _leaderboard("noisy_pong/noisy_100k/leaderboard.csv", "dqn"),
             "chance": _noisy_pong_random(),
-            "reference": _leaderboard("noisy_pong/clean_100k/leaderboard.csv", "dqn"),
+            "reference": [*_noisy_pong_oracle(), *_leaderboard("noisy_pong/clean_100k/leaderboard.csv", "dqn")],
         },
         ("SynapseGradMimicry-v0 (held-out accuracy)", "`ppo`, per-event credit, 3"): {
             "score": _synapse("grad_mimicry_per_event.csv", "ppo+per_event", "teacher"),

@@ -113,7 +113,8 @@ class SynapsePlasticityEnv(gym.Env):
     with frozen weights: ``env.unwrapped.evaluate(n_images)``.
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version; the unsupervised scenarios' default reward is ``discrimination``
+      (``unsup_reward="design"`` gives the sparsity/diversity/stability reward of earlier releases).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1}
