@@ -1,6 +1,7 @@
 """The shared per-synapse actor-critic policy of the synapse environments, as an SB3 ``ActorCriticPolicy``.
 
-Every event of a step goes through the same network in one batch. Per event: a 1D CNN over the
+Every event of a step goes through the same network in one batch (the real events only: padding slots copy
+one padding row's output; under ``torch.inference_mode`` when no gradient is needed). Per event: a 1D CNN over the
 2×K pre/post history (2→16, k5, pad 2, ReLU; 16→32, k5, pad 2, ReLU; global average pool → 32), late fusion
 with the scalars (weight, pre/post event, group, l_norm, third factor), an MLP 128-128 and a tanh mean m;
 Δd ~ N(m, σ²) with one σ shared by all events. The critic has the same shape with a linear output per event;
@@ -86,18 +87,49 @@ class EventNet(nn.Module):
         return out.squeeze(1) if out.shape[1] == 1 else out
 
 
+def evaluated_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which rows of a flat batch to evaluate, and where each row's output comes from.
+
+    Returns ``(rows, source)``: the real rows (mask ≠ 0) followed by the first padding row, if any; ``source[i]``
+    is the position in ``rows`` of row i's output (a padding row's is the evaluated padding row's: padding rows
+    are all zero, see :mod:`envs.synapse.events`).
+
+    Example:
+        >>> [t.tolist() for t in evaluated_rows(torch.tensor([1.0, 0.0, 1.0, 0.0]))]
+        [[0, 2, 1], [0, 2, 1, 2]]
+    """
+    real = mask != 0
+    rows = real.nonzero().squeeze(1)
+    padding = (~real).nonzero().squeeze(1)[:1]
+    source = torch.full((len(mask),), len(rows), dtype=torch.long, device=mask.device)
+    source[rows] = torch.arange(len(rows), device=mask.device)
+    return torch.cat([rows, padding]), source
+
+
 class GroupedEventNet(nn.Module):
-    """One :class:`EventNet` per group (or one shared), applied to rows ``(B, C, 2K+7)`` → ``(B, C)``."""
+    """One :class:`EventNet` per group (or one shared), applied to rows ``(B, C, 2K+7)`` → ``(B, C)``.
+
+    Only the real events and one padding row go through the networks (:func:`evaluated_rows`); the other padding
+    slots copy that row's output, so the result is the same as evaluating every slot. Without gradients (SB3's
+    rollouts and ``predict`` run under ``torch.no_grad``) the networks run under ``torch.inference_mode``.
+    """
 
     def __init__(self, n_nets: int, **kwargs: Any) -> None:
         super().__init__()
         self.nets = nn.ModuleList(EventNet(**kwargs) for _ in range(n_nets))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        rows = split_rows(obs.reshape(-1, obs.shape[-1]))
-        histories = torch.stack([rows.pre, rows.post], dim=1)
-        out = route(self.nets, rows.scalar("group"), histories, rows.scalars[:, 1:])
+        with torch.inference_mode(not torch.is_grad_enabled()):
+            flat = obs.reshape(-1, obs.shape[-1])
+            rows, source = evaluated_rows(split_rows(flat).scalar("mask"))
+            out = self.evaluate(flat[rows])[source]
         return out.reshape(*obs.shape[:-1], *out.shape[1:])
+
+    def evaluate(self, flat: torch.Tensor) -> torch.Tensor:
+        """Outputs ``(E, ...)`` of every row of ``flat (E, 2K+7)``, each through its group's network."""
+        rows = split_rows(flat)
+        histories = torch.stack([rows.pre, rows.post], dim=1)
+        return route(self.nets, rows.scalar("group"), histories, rows.scalars[:, 1:])
 
 
 class MaskedDiagGaussian(DiagGaussianDistribution):
