@@ -9,6 +9,11 @@ register(
     max_episode_steps=200,
     reward_threshold=195.0,
 )
+register(
+    id="NoisyCartPoleStream-v0",  # docs/continual_learning.md: the observation code switches among tasks
+    entry_point="envs.noisy_cartpole_stream:NoisyCartPoleStreamEnv",
+    max_episode_steps=200,
+)
 
 # Synapse-plasticity environments (docs/synapse.md): one id per scenario; kwargs documented in
 # envs.synapse.config.SynapseEnvConfig, plus the reward variants' (envs.synapse.variants, docs/synapse_variants.md)

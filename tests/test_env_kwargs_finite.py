@@ -44,6 +44,7 @@ SYNAPSE_FLOATS = float_fields(SynapseEnvConfig) + float_parameters(make_synapse_
 # env id -> its float kwargs
 FLOAT_KWARGS: dict[str, list[str]] = {
     "NoisyCartPole-v0": ["flip_prob"],
+    "NoisyCartPoleStream-v0": ["flip_prob"],
     "NoisyPong-v0": ["flip_prob", "repeat_action_probability"],
     "MetaUtility-v0": ["eta"],
     **{env_id: SYNAPSE_FLOATS for env_id in SCENARIO_IDS.values()},

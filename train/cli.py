@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-P", "--progress", action="store_true", help="show a progress bar")
     parser.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
                         help="override hyperparameters, e.g. learning_rate:0.001")
+    parser.add_argument("--neurogenesis", action="store_true",
+                        help="SCAL-RL agents: grow prototypes when the active ones run out (features_extractor_kwargs "
+                             "neurogenesis: true; docs/continual_learning.md)")
+    parser.add_argument("--max-prototypes", type=int, default=None, metavar="N",
+                        help="with --neurogenesis: prototype slots, >= the agent's n_prototypes (default: twice it)")
     parser.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE",
                         help="environment arguments, e.g. flip_prob:0.2 encoding:sign")
     parser.add_argument("-conf", "--conf-file", default=None, help="YAML hyperparameters (flat, or keyed by env id)")
@@ -158,6 +163,10 @@ def _check_run_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--n-envs {args.n_envs}: must be >= 1 (or -1 for the hyperparameter file)")
     if args.eval_episodes < 1:
         parser.error(f"--eval-episodes {args.eval_episodes}: must be >= 1")
+    if args.max_prototypes is not None and not args.neurogenesis:
+        parser.error(f"--max-prototypes {args.max_prototypes}: needs --neurogenesis")
+    if args.max_prototypes is not None and args.max_prototypes < 1:
+        parser.error(f"--max-prototypes {args.max_prototypes}: must be >= 1 (and >= the agent's n_prototypes)")
     if args.conf_file is not None and not Path(args.conf_file).is_file():
         parser.error(f"-conf/--conf-file {args.conf_file}: no such file; allowed: a YAML file of hyperparameters")
 

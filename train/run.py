@@ -23,7 +23,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.utils import set_random_seed
 
-from agents.hyperparams import resolve_dotted_list, resolve_hyperparams
+from agents.hyperparams import merge_entries, resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, load_agent
 from train.callbacks import EpisodicReturnCallback
 from train.checkpoint import CheckpointContents, apply_retention, load_checkpoint, restore_rng, save_checkpoint
@@ -59,9 +59,22 @@ def build_callbacks(args: Any, config: RunConfig, run_dir: Path, eval_env: Any) 
     return callbacks
 
 
+def apply_growth_flags(args: Any, config: RunConfig) -> None:
+    """``--neurogenesis`` / ``--max-prototypes`` into the SCAL perception's ``features_extractor_kwargs``."""
+    if not getattr(args, "neurogenesis", False):
+        return
+    if "agents.scal." not in str(config.hyperparams.get("policy", "")):
+        raise UsageError(f"--neurogenesis grows SCAL-RL prototypes; --agent {config.agent} has no SCAL perception "
+                         "(allowed: the scal_* agents)")
+    growth = {"neurogenesis": True} if args.max_prototypes is None else {"neurogenesis": True,
+                                                                         "max_prototypes": args.max_prototypes}
+    config.hyperparams = merge_entries(config.hyperparams, {"policy_kwargs": {"features_extractor_kwargs": growth}})
+
+
 def start(args: Any) -> tuple[RunConfig, Path, Any, Any, Any, None]:
     """A fresh run: check everything, build envs and agent, and only then make the run folder."""
     config = resolve_config(args)
+    apply_growth_flags(args, config)
     check_env_id(config.env_id)
     check_budget(config)
     set_random_seed(config.seed)

@@ -26,8 +26,10 @@ class SCALCallback(BaseCallback):
     scaled by the remaining training fraction ``1 − t/T`` before every training phase, like a linear
     learning-rate schedule: the features settle as the policy's steps shrink, so the final policy is not
     left reading features that keep moving after its own updates have stopped.
+    With a growing perception (``neurogenesis``, :mod:`agents.scal.growth`) the mean ``|advantage|`` of each
+    on-policy rollout feeds its TD-error trigger, and each growth event is logged as one line.
     TensorBoard keys: ``scal/spike_rate``, ``scal/threshold_mean``, ``scal/prototype_drift``,
-    ``scal/ucb_bonus``, ``scal/memory_size``, ``scal/prototypes_reseeded``.
+    ``scal/ucb_bonus``, ``scal/memory_size``, ``scal/prototypes_reseeded``, ``scal/prototypes_active``.
 
     Args:
         consolidate_freq: steps between consolidations (<= 0: never).
@@ -91,6 +93,9 @@ class SCALCallback(BaseCallback):
         if self.anneal_plasticity:
             remaining = 1.0 - self.num_timesteps / max(self.model._total_timesteps, 1)
             self.model.policy.scal_perception.plasticity_scale = min(max(remaining, 0.0), 1.0)
+        growth = self.model.policy.scal_perception.growth
+        if growth is not None and isinstance(self.model, OnPolicyAlgorithm):
+            growth.record_td_error(float(abs(self.model.rollout_buffer.advantages).mean()))
         if self.spiking_td and isinstance(self.model, OnPolicyAlgorithm):
             self._spiking_td(self.model.rollout_buffer)
         self.log_internals()
@@ -118,3 +123,15 @@ class SCALCallback(BaseCallback):
         self.logger.record("scal/memory_size", len(policy.scal_memory))
         self.logger.record("scal/prototypes_reseeded", self._reseeded)
         self.logger.record("scal/plasticity", float(perception.plasticity))
+        self.logger.record("scal/prototypes_active", perception.n_active_prototypes)
+        self.log_growth_events()
+
+    def log_growth_events(self) -> None:
+        """One line per growth event since the last call (the events happen in the training passes)."""
+        perception = self.model.policy.scal_perception
+        for event in perception.growth_events:
+            self.logger.log(
+                f"scal growth at step {self.num_timesteps}: +{len(event.slots)} prototypes ({event.trigger}, novel "
+                f"share {event.novel_share:.2f}), {event.n_active}/{perception.n_prototypes} active"
+            )
+        perception.growth_events.clear()

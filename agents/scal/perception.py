@@ -21,6 +21,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from agents.frontend import BlockPooling
+from agents.scal.growth import GrowthConfig, GrowthEvent, PrototypeGrowth, check_prototype_counts
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters, soft_reset_lif_run
 
@@ -77,6 +78,10 @@ class SCALPerception(BaseFeaturesExtractor):
         n_unpooled: inputs after the frames (e.g. the action history of
             :class:`wrappers.action_history.ActionHistory` applied after the frame stack) that bypass the
             perception and are appended to its features (bits in the bipolar code).
+        neurogenesis: grow prototypes when the active ones run out (:mod:`agents.scal.growth`): ``max_prototypes``
+            slots are preallocated (features and neurons), ``n_prototypes`` of them active at the start.
+        max_prototypes: slots for growth (default with ``neurogenesis``: ``2 * n_prototypes``).
+        growth_kwargs: triggers and amounts, the fields of :class:`~agents.scal.growth.GrowthConfig`.
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -106,6 +111,9 @@ class SCALPerception(BaseFeaturesExtractor):
         use_prototypes: bool = True,
         use_lif: bool = True,
         n_unpooled: int = 0,
+        neurogenesis: bool = False,
+        max_prototypes: int | None = None,
+        growth_kwargs: dict | None = None,
     ) -> None:
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
@@ -119,8 +127,10 @@ class SCALPerception(BaseFeaturesExtractor):
         if not 0 < low < high:
             raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
         _check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
-                     use_lif=use_lif)
-        n_neurons = n_prototypes if use_prototypes else projection_dim
+                     use_lif=use_lif, neurogenesis=neurogenesis)
+        growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
+        n_slots = n_prototypes if growth is None else growth.running_active.numel()
+        n_neurons = n_slots if use_prototypes else projection_dim
         outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
         super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons + pooling.n_unpooled)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
@@ -137,12 +147,14 @@ class SCALPerception(BaseFeaturesExtractor):
         # a subspace as large as the input would be the identity
         self.subspace = PrincipalSubspace(self.n_pooled, n_components) if 0 < n_components < self.n_pooled else None
         self.projection = nn.Linear(self.n_pooled, projection_dim)
-        prototypes = F.normalize(torch.randn(n_prototypes, projection_dim), dim=1)  # seeded by SB3's set_random_seed
+        prototypes = F.normalize(torch.randn(n_slots, projection_dim), dim=1)  # seeded by SB3's set_random_seed
         self.register_buffer("running_prototypes", prototypes)
         self.register_buffer("running_thresholds", torch.full((n_neurons,), 1.0))
         self.register_buffer("running_spike_rate", torch.tensor(0.0))
         self.register_buffer("running_drift", torch.tensor(0.0))
-        self.register_buffer("running_usage", torch.zeros(n_prototypes))
+        self.register_buffer("running_usage", torch.zeros(n_slots))
+        self.growth = growth
+        self.growth_events: list[GrowthEvent] = []  # events since the SCAL callback last logged them; not saved
         self.register_buffer("running_adaptations", torch.tensor(0.0))
         self.center_inputs = center_inputs
         if center_inputs:
@@ -163,7 +175,18 @@ class SCALPerception(BaseFeaturesExtractor):
 
     @property
     def n_prototypes(self) -> int:
+        """Prototype slots (with neurogenesis: ``max_prototypes``, active or not)."""
         return int(self.running_prototypes.shape[0])
+
+    @property
+    def n_active_prototypes(self) -> int:
+        """Prototypes in use (all of them without neurogenesis)."""
+        return self.n_prototypes if self.growth is None else self.growth.n_active
+
+    def similarities(self, features: torch.Tensor) -> torch.Tensor:
+        """``features @ prototypes.T``; with neurogenesis the inactive prototypes are at -inf."""
+        similarities = features @ self.running_prototypes.T
+        return similarities if self.growth is None else self.growth.masked(similarities)
 
     def project(self, observations: torch.Tensor) -> torch.Tensor:
         """Bipolar transform, block pooling, projection and tanh: ``(batch, frames, projection_dim)``."""
@@ -185,7 +208,7 @@ class SCALPerception(BaseFeaturesExtractor):
 
     def assign(self, observations: torch.Tensor) -> torch.Tensor:
         """Index of the nearest prototype (cosine) of each observation."""
-        return (self.represent(observations) @ self.running_prototypes.T).argmax(dim=1)
+        return self.similarities(self.represent(observations)).argmax(dim=1)
 
     def input_currents(self, z: torch.Tensor) -> torch.Tensor:
         """LIF input currents ``(batch, frames, neurons)``: ``gain`` times the cosine similarity of the projection
@@ -193,7 +216,8 @@ class SCALPerception(BaseFeaturesExtractor):
         if not self.use_prototypes:
             return self.gain * z
         prototypes = F.normalize(self.running_prototypes, dim=1)  # a copy: the in-place SCAL update stays legal
-        return self.gain * F.normalize(z, dim=-1) @ prototypes.T
+        currents = self.gain * F.normalize(z, dim=-1) @ prototypes.T
+        return currents if self.growth is None else currents * self.growth.mask.clone()  # inactive: silent
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         z = self.project(observations)
@@ -217,14 +241,30 @@ class SCALPerception(BaseFeaturesExtractor):
         return torch.cat(features, dim=1)
 
     def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None) -> None:
-        self.update_prototypes(F.normalize(z.mean(dim=1), dim=-1))
+        features = F.normalize(z.mean(dim=1), dim=-1)
+        self.update_prototypes(features)
         if spikes is not None:
             self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
+        if self.growth is not None:
+            self.grow(features)
         self.running_adaptations.add_(1.0)
+
+    def grow(self, features: torch.Tensor) -> GrowthEvent | None:
+        """One growth decision on unit-norm ``features``; new prototypes start at the mean active threshold."""
+        event = self.growth.step(features, self.running_prototypes)
+        if event is None:
+            return None
+        old_active = self.growth.mask.clone()
+        old_active[event.slots] = 0.0
+        self.running_prototypes[event.slots] = event.prototypes
+        self.running_thresholds[event.slots] = (self.running_thresholds * old_active).sum() / old_active.sum()
+        self.running_usage[event.slots] = 1.0 / event.n_active
+        self.growth_events.append(event)
+        return event
 
     def update_prototypes(self, features: torch.Tensor) -> None:
         """SCAL rule: each prototype moves by ``prototype_lr`` toward the mean of the features assigned to it."""
-        assignment = (features @ self.running_prototypes.T).argmax(dim=1)
+        assignment = self.similarities(features).argmax(dim=1)
         counts = torch.bincount(assignment, minlength=self.n_prototypes).float()
         sums = torch.zeros_like(self.running_prototypes).index_add_(0, assignment, features)
         used = counts > 0
@@ -242,9 +282,30 @@ class SCALPerception(BaseFeaturesExtractor):
         phase_critical = 1.0 - plasticity * self.gamma_th * variance
         thresholds = self.running_thresholds * homeostasis * phase_critical
         self.running_thresholds.copy_(thresholds.clamp(*self.threshold_bounds))
-        self.running_spike_rate.copy_(rates.mean())
+        if self.growth is None:
+            self.running_spike_rate.copy_(rates.mean())
+        else:  # the active neurons' rate; the growth module keeps each neuron's for the saturation trigger
+            self.running_spike_rate.copy_(rates[self.growth.mask > 0].mean())
+            self.growth.record_rates(rates)
 
     def replace_prototypes(self, indices: torch.Tensor, centroids: torch.Tensor) -> None:
         """Reseed the prototypes at ``indices`` (e.g. unused ones) with consolidated memory centroids."""
         self.running_prototypes[indices] = F.normalize(centroids, dim=1)
         self.running_usage[indices] = 1.0 / self.n_prototypes
+
+
+def _growth_module(
+    neurogenesis: bool, n_prototypes: int, max_prototypes: int | None, growth_kwargs: dict | None, use_prototypes: bool
+) -> PrototypeGrowth | None:
+    """The growth state and rules with ``neurogenesis``; ``None`` (and no growth argument allowed) without."""
+    if not neurogenesis:
+        if max_prototypes is not None or growth_kwargs:
+            raise ValueError(
+                f"max_prototypes={max_prototypes!r}, growth_kwargs={growth_kwargs!r} need neurogenesis=True; "
+                "allowed without it: None"
+            )
+        return None
+    if not use_prototypes:
+        raise ValueError("neurogenesis=True grows prototypes; allowed with use_prototypes=False: neurogenesis=False")
+    slots = check_prototype_counts(n_prototypes, 2 * n_prototypes if max_prototypes is None else max_prototypes)
+    return PrototypeGrowth(n_prototypes, slots, GrowthConfig.from_kwargs(growth_kwargs))
