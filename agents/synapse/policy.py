@@ -24,6 +24,8 @@ from torch import nn
 from agents.synapse.layout import SCALARS, as_rows, split_rows
 
 N_FUSED = len(SCALARS) - 1  # every scalar but the mask
+SILENT_MARGIN = 6  # steps before a history's first spike from which EventNet's two convolutions (k5, pad 2) run
+START_STEP = 8  # those starts are rounded down to a multiple of START_STEP, so that few batches are formed
 
 
 def fusion_mlp(width: int, hidden: tuple[int, ...], final_gain: float = 1.0, n_out: int = 1) -> nn.Sequential:
@@ -67,6 +69,7 @@ class EventNet(nn.Module):
     ) -> None:
         super().__init__()
         self.with_features = with_features
+        self.skip_silent = True  # history_features skips silent prefixes (False: the CNN over every step)
         self.cnn = nn.Sequential(
             nn.Conv1d(2, channels[0], 5, padding=2),
             nn.ReLU(),
@@ -80,11 +83,42 @@ class EventNet(nn.Module):
     def forward(self, histories: torch.Tensor, scalars: torch.Tensor) -> torch.Tensor:
         """``histories (E, 2, K)``, ``scalars (E, N_FUSED)`` → ``(E,)`` (``(E, n_out)`` when ``n_out > 1``);
         with ``with_features`` ``(E, n_out + h)``: the outputs followed by the last hidden layer's activations."""
-        features = self.mlp[:-1](torch.cat([self.cnn(histories), scalars], dim=1))
+        features = self.mlp[:-1](torch.cat([self.history_features(histories), scalars], dim=1))
         out = self.mlp[-1](features)
         if self.with_features:
             return torch.cat([out, features], dim=1)
         return out.squeeze(1) if out.shape[1] == 1 else out
+
+    def history_features(self, histories: torch.Tensor) -> torch.Tensor:
+        """The CNN's pooled features ``(E, C)`` of ``histories (E, 2, K)``, as ``self.cnn(histories)``, skipping
+        the leading silent steps.
+
+        Where a history has had no spike for the 9 steps around step t (two kernels of 5), the convolutions'
+        output at t is that of an all-zero history. Each row's convolutions therefore run from its first spike
+        minus :data:`SILENT_MARGIN` steps (rounded down to a multiple of :data:`START_STEP`; rows that share that
+        start form one batch), and the all-zero history's maps fill the steps before, so every step's value is
+        the one the full convolution gives. Histories are cleared at every image, so most of an image's events
+        have long silent prefixes.
+        """
+        if not self.skip_silent:
+            return self.cnn(histories)
+        maps, pool = self.cnn[:4], self.cnn[4:]
+        k = histories.shape[-1]
+        spiked = (histories != 0).any(1)
+        first = torch.where(spiked.any(1), spiked.int().argmax(1), k)
+        start = (first - SILENT_MARGIN).clamp(min=0) // START_STEP * START_STEP
+        if not start.any():
+            return self.cnn(histories)
+        silent = maps(histories.new_zeros(1, *histories.shape[1:]))
+        pooled, order = [], []
+        for s in start.unique().tolist():
+            rows = (start == s).nonzero().squeeze(1)
+            part = maps(histories[rows, :, s:])
+            if s:  # the first 2 steps of a cut map saw zero padding instead of the silent maps: take those
+                part = torch.cat([silent[..., : s + 2].expand(len(rows), -1, -1), part[..., 2:]], dim=2)
+            pooled.append(pool(part))
+            order.append(rows)
+        return torch.cat(pooled)[torch.argsort(torch.cat(order))]
 
 
 def evaluated_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,6 +164,20 @@ class GroupedEventNet(nn.Module):
         rows = split_rows(flat)
         histories = torch.stack([rows.pre, rows.post], dim=1)
         return route(self.nets, rows.scalar("group"), histories, rows.scalars[:, 1:])
+
+
+def every_slot_outputs(net: GroupedEventNet, obs: torch.Tensor) -> torch.Tensor:
+    """``net(obs)`` computed the plain way: every slot, padding included, each over its whole history. The
+    reference that the fast path is tested and benchmarked against."""
+    skips = [event_net.skip_silent for event_net in net.nets]
+    for event_net in net.nets:
+        event_net.skip_silent = False
+    try:
+        out = net.evaluate(obs.reshape(-1, obs.shape[-1]))
+    finally:
+        for event_net, skip in zip(net.nets, skips, strict=True):
+            event_net.skip_silent = skip
+    return out.reshape(*obs.shape[:-1], *out.shape[1:])
 
 
 class MaskedDiagGaussian(DiagGaussianDistribution):
