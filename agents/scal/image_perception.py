@@ -79,6 +79,6 @@ class SCALImagePerception(SCALPerception):
         bits = observations.float().clamp(max=1.0)
         return F.avg_pool2d(bits, self.patch_size, ceil_mode=True)
 
-    def project(self, observations: torch.Tensor) -> torch.Tensor:
-        """Patch means, then the vector perception's bipolar transform, projection and tanh."""
-        return super().project(self.patch_means(observations).flatten(1))
+    def pool(self, observations: torch.Tensor) -> torch.Tensor:
+        """Patch means, then the vector perception's bipolar transform (its pooling is the identity here)."""
+        return super().pool(self.patch_means(observations).flatten(1))

@@ -21,6 +21,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from agents.frontend import BlockPooling
+from agents.scal.group_prototypes import GroupPrototypes
 from agents.scal.growth import GrowthConfig, GrowthEvent, PrototypeGrowth, check_prototype_counts
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters, soft_reset_lif_run
@@ -82,6 +83,10 @@ class SCALPerception(BaseFeaturesExtractor):
             slots are preallocated (features and neurons), ``n_prototypes`` of them active at the start.
         max_prototypes: slots for growth (default with ``neurogenesis``: ``2 * n_prototypes``).
         growth_kwargs: triggers and amounts, the fields of :class:`~agents.scal.growth.GrowthConfig`.
+        group_prototypes: prototypes per slice of the pooled frame (:mod:`agents.scal.group_prototypes`),
+            compared with the pooled slice itself (before the subspace and the projection), one LIF neuron
+            each beside the others; 0: none.
+        n_groups: equal slices of the pooled frame for ``group_prototypes`` (e.g. the encoded variables).
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -114,6 +119,8 @@ class SCALPerception(BaseFeaturesExtractor):
         neurogenesis: bool = False,
         max_prototypes: int | None = None,
         growth_kwargs: dict | None = None,
+        group_prototypes: int = 0,
+        n_groups: int = 1,
     ) -> None:
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
@@ -129,8 +136,13 @@ class SCALPerception(BaseFeaturesExtractor):
         _check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
                      use_lif=use_lif, neurogenesis=neurogenesis)
         growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
+        if group_prototypes < 0:
+            raise ValueError(f"group_prototypes={group_prototypes!r} must be >= 0 (0: no per-group prototypes)")
+        if group_prototypes and growth is not None:
+            raise ValueError("group_prototypes > 0 does not grow; allowed with it: neurogenesis=False")
+        groups = GroupPrototypes(pooling.n_pooled, n_groups, group_prototypes) if group_prototypes else None
         n_slots = n_prototypes if growth is None else growth.running_active.numel()
-        n_neurons = n_slots if use_prototypes else projection_dim
+        n_neurons = (n_slots if use_prototypes else projection_dim) + (0 if groups is None else groups.n_neurons)
         outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
         super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons + pooling.n_unpooled)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
@@ -154,6 +166,7 @@ class SCALPerception(BaseFeaturesExtractor):
         self.register_buffer("running_drift", torch.tensor(0.0))
         self.register_buffer("running_usage", torch.zeros(n_slots))
         self.growth = growth
+        self.groups = groups
         self.growth_events: list[GrowthEvent] = []  # events since the SCAL callback last logged them; not saved
         self.register_buffer("running_adaptations", torch.tensor(0.0))
         self.center_inputs = center_inputs
@@ -188,14 +201,20 @@ class SCALPerception(BaseFeaturesExtractor):
         similarities = features @ self.running_prototypes.T
         return similarities if self.growth is None else self.growth.masked(similarities)
 
-    def project(self, observations: torch.Tensor) -> torch.Tensor:
-        """Bipolar transform, block pooling, projection and tanh: ``(batch, frames, projection_dim)``."""
+    def pool(self, observations: torch.Tensor) -> torch.Tensor:
+        """Bipolar transform and block pooling (centred with ``center_inputs``): ``(batch, frames, n_pooled)``."""
         pooled = self.pooling(observations)  # the front end shared with the baselines (agents.frontend)
         if self.center_inputs:
             if self.training:
                 rate = 1.0 if self.running_adaptations == 0 else self.prototype_lr * self.plasticity
                 self.running_input_mean.lerp_(pooled.detach().mean(dim=(0, 1)), rate)
             pooled = pooled - self.running_input_mean
+        return pooled
+
+    def project(self, observations: torch.Tensor, pooled: torch.Tensor | None = None) -> torch.Tensor:
+        """Pooling (unless ``pooled`` is given), subspace, projection and tanh: ``(batch, frames, projection_dim)``."""
+        if pooled is None:
+            pooled = self.pool(observations)
         if self.subspace is not None:
             if self.training:
                 self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
@@ -219,9 +238,18 @@ class SCALPerception(BaseFeaturesExtractor):
         currents = self.gain * F.normalize(z, dim=-1) @ prototypes.T
         return currents if self.growth is None else currents * self.growth.mask.clone()  # inactive: silent
 
-    def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        z = self.project(observations)
+    def encode(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The pooled frames, their projection and the input currents of every neuron (the per-group
+        prototypes' last): ``(batch, frames, ...)`` each."""
+        pooled = self.pool(observations)
+        z = self.project(observations, pooled)
         currents = self.input_currents(z)
+        if self.groups is not None:
+            currents = torch.cat([currents, self.gain * self.groups.similarities(pooled)], dim=-1)
+        return pooled, z, currents
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        pooled, z, currents = self.encode(observations)
         if self.n_frames == 1:
             currents = currents.expand(-1, self.n_steps, -1)
         if self.use_lif:
@@ -233,16 +261,20 @@ class SCALPerception(BaseFeaturesExtractor):
             features = [currents.mean(dim=1) / self.gain]
         if self.training:
             with torch.no_grad():
-                self._adapt(z.detach(), currents.detach(), None if spikes is None else spikes.detach())
+                self._adapt(pooled.detach(), z.detach(), currents.detach(), None if spikes is None else spikes.detach())
         if self.last_potential:  # weighs the frames unlike the mean: their contrast carries the motion
             features.append(potentials[:, -1] / self.gain)
         if self.pooling.n_unpooled:
             features.append(self.pooling.unpooled(observations))
         return torch.cat(features, dim=1)
 
-    def _adapt(self, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None) -> None:
+    def _adapt(
+        self, pooled: torch.Tensor, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None
+    ) -> None:
         features = F.normalize(z.mean(dim=1), dim=-1)
         self.update_prototypes(features)
+        if self.groups is not None:
+            self.groups.update(pooled.mean(dim=1), rate=self.prototype_lr * self.plasticity)
         if spikes is not None:
             self.update_thresholds(spikes.mean(dim=(0, 1)), currents.var(dim=(0, 1)) / self.gain**2)
         if self.growth is not None:

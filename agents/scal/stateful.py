@@ -65,13 +65,13 @@ class StatefulSCALPerception(SCALPerception):
         self._thresholds_due = False
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        z = self.project(observations)
-        currents = self.input_currents(z)
+        pooled, z, currents = self.encode(observations)
         # one threshold set for every membrane pass until the next call (actor and critic see the same)
         self._step_thresholds = self.running_thresholds.clone()
         if self.training:
             with torch.no_grad():
-                self._adapt(z.detach(), currents.detach(), None)  # prototypes now; thresholds by the next pass
+                # prototypes now; thresholds by the next pass
+                self._adapt(pooled.detach(), z.detach(), currents.detach(), None)
             self._thresholds_due = True
         if self.pooling.n_unpooled:
             return torch.cat([currents.flatten(1), self.pooling.unpooled(observations)], dim=1)
