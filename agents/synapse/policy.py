@@ -25,7 +25,7 @@ from agents.synapse.layout import SCALARS, as_rows, split_rows
 
 N_FUSED = len(SCALARS) - 1  # every scalar but the mask
 SILENT_MARGIN = 6  # steps before a history's first spike from which EventNet's two convolutions (k5, pad 2) run
-START_STEP = 8  # those starts are rounded down to a multiple of START_STEP, so that few batches are formed
+START_STEP = 16  # those starts are rounded down to a multiple of START_STEP: few batches, none below K = 22
 
 
 def fusion_mlp(width: int, hidden: tuple[int, ...], final_gain: float = 1.0, n_out: int = 1) -> nn.Sequential:
@@ -100,10 +100,10 @@ class EventNet(nn.Module):
         the one the full convolution gives. Histories are cleared at every image, so most of an image's events
         have long silent prefixes.
         """
-        if not self.skip_silent:
+        k = histories.shape[-1]
+        if not self.skip_silent or k - SILENT_MARGIN < START_STEP:  # nothing to skip in short histories
             return self.cnn(histories)
         maps, pool = self.cnn[:4], self.cnn[4:]
-        k = histories.shape[-1]
         spiked = (histories != 0).any(1)
         first = torch.where(spiked.any(1), spiked.int().argmax(1), k)
         start = (first - SILENT_MARGIN).clamp(min=0) // START_STEP * START_STEP
