@@ -25,9 +25,9 @@ def test_summaries_of_a_three_task_matrix():
 
 
 def test_forgetting_uses_the_best_earlier_row_and_skips_the_newest_task_when_tasks_repeat():
-    matrix = np.array([[100.0, 10.0], [20.0, 90.0], [60.0, 30.0], [80.0, 70.0]])
+    matrix = np.array([[60.0, 10.0], [20.0, 90.0], [100.0, 30.0], [80.0, 70.0]])
     summary = summarize(matrix, [0, 1, 0, 1])
-    assert summary["forgetting_per_task"] == {0: 20.0}  # task 1 is the last phase's: not forgotten
+    assert summary["forgetting_per_task"] == {0: 20.0}  # best 100 (phase 3), final 80; task 1 is the newest
     assert summary["newest_task_return"] == 70.0 and summary["average_return"] == 75.0
 
 
