@@ -39,9 +39,9 @@ def test_ball_and_paddle_likelihoods_equal_the_brute_force_ratio():
     evidence = field_evidence(frame, flip_prob)
     empty = np.zeros((84, 84), bool)
     balls = ball_llr_map(evidence)
-    for row, col in [(0, 0), (30, 40), (61, 20)]:  # template anchors in field coordinates
+    for row, col in [(0, 0), (1, 5), (30, 40), (63, 20)]:  # anchors 0 and 63 reach one row into a wall
         with_ball = empty.copy()
-        with_ball[g.FIELD_TOP + row : g.FIELD_TOP + row + 2, col : col + 2] = True
+        with_ball[g.FIELD_TOP - 1 + row : g.FIELD_TOP + row + 1, col : col + 2] = True
         expected = log_likelihood(frame, with_ball, flip_prob) - log_likelihood(frame, empty, flip_prob)
         assert balls[row, col] == pytest.approx(expected, abs=1e-4)
     paddles = paddle_llr(evidence)
@@ -57,11 +57,11 @@ def test_ball_posterior_mixes_the_delays_exactly():
     delay_probs = np.array([0.0, 0.5, 0.3, 0.2])
     ball = BallFilter(delay_probs)
     ball.grid[:] = 0.0
-    cells = [(0, 4, 30, 40), (1, 0, 2, 60)]  # (vx class, vy class, row, column); the second bounces back in time
+    cells = [(0, 5, 30, 40), (1, 0, 2, 60)]  # (vx class, vy class, row, column); the second bounces back in time
     for cell in cells:
         ball.grid[cell] = 0.5
     ball.absent = 0.0
-    llr = np.random.default_rng(1).normal(0.0, 2.0, ball_llr_map(np.zeros((63, 84))).shape)
+    llr = np.random.default_rng(1).normal(0.0, 2.0, ball_llr_map(np.zeros((g.FIELD_ROWS, g.WIDTH))).shape)
     ball.update(llr)
 
     def brute_force(i, j, row, col):
@@ -69,7 +69,7 @@ def test_ball_posterior_mixes_the_delays_exactly():
         for d, prob in enumerate(delay_probs):
             y = float(reflect(centre_y(row) - d * SPEEDS_Y[j]))
             x = centre_x(col) - d * ball.vx[i]
-            r, c = int(np.rint(y - g.FIELD_TOP - 1)), int(np.rint(x - 1))
+            r, c = int(np.rint(y - g.FIELD_TOP)), int(np.rint(x - 1))  # the anchor of a ball centred at (x, y)
             total += prob * np.exp(llr[r, c] if 0 <= c < llr.shape[1] else 0.0)
         return total
 
@@ -101,6 +101,80 @@ def test_tracker_error_on_clean_frames_is_a_few_pixels():
     assert np.median(paddle_errors) < 1.5
     ahead = [np.hypot(*(f - b)) for f, b in zip(forecasts[:-3], seen[3:], strict=True) if f is not None and b is not None]
     assert len(ahead) > 50 and np.median(ahead) < 2.0, ahead
+
+
+def play_with_truth(oracle: PongOracle, env_kwargs: dict, steps: int, seed: int = 3) -> dict:
+    """Play ``oracle`` on delayed frames beside a clean, undelayed twin of the game (same seed, same actions).
+
+    Returns per step the tracker, the true ball and paddle from the twin's present frame, and the age
+    of the frame shown (``info['delay']``, read here by the test only).
+    """
+    env = gym.make("NoisyPong-v0", **env_kwargs)
+    twin = gym.make("NoisyPong-v0", **CLEAN)
+    obs, info = env.reset(seed=seed)
+    now, _ = twin.reset(seed=seed)
+    state, record = None, {"ball": [], "paddle": [], "true_ball": [], "true_paddle": [], "age": [], "probs": []}
+    past = [now]
+    for _ in range(steps):
+        action, state = oracle.predict(obs, state)
+        tracker = state[0]
+        ball, centre = detect(now[..., 0])
+        shown = past[max(len(past) - 1 - info["delay"], 0)]
+        if env_kwargs.get("flip_prob") == 0.0:  # the twin reproduces the frames shown
+            assert np.array_equal(shown, obs)
+        record["ball"].append(tracker.ball.estimate()[:2] if tracker.ball.present > 0.5 else None)
+        record["paddle"].append(tracker.paddle.mean)
+        record["true_ball"].append(ball)
+        record["true_paddle"].append(centre)
+        record["age"].append(info["delay"])
+        record["probs"].append(tracker.paddle.age_probabilities)
+        obs, _, _, _, info = env.step(int(action))
+        now, *_ = twin.step(int(action))
+        past.append(now)
+    return record
+
+
+def present_errors(record: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Distances of the tracked ball and paddle from where they are now (where both are in view)."""
+    balls = [np.hypot(*(est - true)) for est, true in zip(record["ball"], record["true_ball"], strict=True)
+             if est is not None and true is not None]
+    paddles = [abs(est - true) for est, true in zip(record["paddle"], record["true_paddle"], strict=True)
+               if true is not None and 20 < true < 70]
+    return np.asarray(balls), np.asarray(paddles)
+
+
+DELAYED_CLEAN = {"flip_prob": 0.0, "obs_delay": (1, 3)}
+
+
+@pytest.fixture(scope="module")
+def delayed_play() -> dict:
+    return play_with_truth(PongOracle(gym.make("NoisyPong-v0", **DELAYED_CLEAN)), DELAYED_CLEAN, 300)
+
+
+def test_tracker_follows_the_present_through_a_random_delay(delayed_play):
+    balls, paddles = present_errors(delayed_play)
+    assert len(balls) > 200 and np.median(balls) < 1.0 and np.percentile(balls, 80) < 3.0, np.percentile(balls, [50, 80])
+    assert len(paddles) > 150 and np.median(paddles) < 1.0 and np.percentile(paddles, 80) < 3.0, paddles
+
+
+def test_a_tracker_that_ignores_the_delay_lags_behind_the_paddle():
+    env = gym.make("NoisyPong-v0", **DELAYED_CLEAN)
+    aware = PongOracle(env)
+    blind = PongOracle(env)
+    blind.delay_probs = np.array([1.0])  # believes every frame is current
+    _, aware_errors = present_errors(play_with_truth(aware, DELAYED_CLEAN, 300))
+    _, blind_errors = present_errors(play_with_truth(blind, DELAYED_CLEAN, 300))
+    assert np.mean(aware_errors) < 0.6 * np.mean(blind_errors), (np.mean(aware_errors), np.mean(blind_errors))
+
+
+def test_paddle_filter_infers_the_age_of_each_frame(delayed_play):
+    record = delayed_play
+    # ages are told apart only while the paddle moves: frames of different ages then differ
+    moving = [k for k in range(4, len(record["age"])) if len({record["true_paddle"][k - d] for d in (1, 2, 3)}) == 3
+              and all(p is not None and 20 < p < 70 for p in record["true_paddle"][k - 3 : k])]
+    guessed = [int(np.argmax(record["probs"][k])) for k in moving]
+    told = [record["age"][k] for k in moving]
+    assert len(moving) > 20 and np.mean(np.equal(guessed, told)) > 0.6, list(zip(guessed, told, strict=True))  # chance: 1/3
 
 
 def test_same_frames_same_actions():

@@ -1,8 +1,9 @@
 """Grid filter of the ball: position and velocity with Pong's motion, the frame's delay hidden.
 
 The state is the ball's position (the top-left pixel of its 2x2 template, one cell per pixel of the
-field) and its velocity, which Pong keeps to a few values: 2.06 columns per step left or right and
-0, 1.58 or 3.17 rows per step up or down (0, 4 or 8 emulator units). One more number holds the mass of
+field, the template reaching at most one row into a wall) and its velocity, which Pong keeps to a few
+values: 2.06 columns per step left or right and 0, 1.58, 3.17 or 4.75 rows per step up or down (0, 4, 8
+or 12 emulator units). One more number holds the mass of
 "no ball on the field". A step moves every velocity class by its velocity (linear interpolation
 between pixels), bounces it off the walls, lets the agent's paddle return the balls it covers and the
 opponent most of the others (with any new vertical speed), and turns balls that leave into "no ball".
@@ -18,10 +19,9 @@ from agents.noisy_pong_oracle import geometry as g
 from agents.noisy_pong_oracle.controller import intercept_rows, reflect
 
 SPEED_X = 2.06
-SPEEDS_Y = np.array([-3.17, -1.58, 0.0, 1.58, 3.17])
-ROWS, COLS = g.FIELD_ROWS - 1, g.WIDTH - 1  # template anchors
-OTHER_SPEED = [1, 0, 2, 4, 3]  # the other vertical speed of the same direction (0 has none)
-WALL_KEEPS_SPEED = 0.8  # off a wall the ball mostly keeps its vertical speed; else it takes the other one
+SPEEDS_Y = np.array([-4.75, -3.17, -1.58, 0.0, 1.58, 3.17, 4.75])
+ROWS, COLS = g.FIELD_ROWS + 1, g.WIDTH - 1  # template anchors (rows: one more in each wall)
+WALL_KEEPS_SPEED = 0.8  # off a wall the ball mostly keeps its vertical speed; else it takes another one
 REACH = 5.5  # the agent's paddle returns a ball whose centre is this close to the paddle's hitting row
 OPPONENT_RETURNS = 0.9
 SERVE_RATE = 0.08  # P(a ball appears) per step while none is on the field
@@ -35,7 +35,7 @@ HIT_BAND = (74, 76)  # anchors a ball reaches in the step it crosses MIRROR movi
 OPPONENT_BAND = (9, 11)  # and OPPONENT_MIRROR moving left
 VY_SWITCH = 0.1  # per step, share of a receding ball's mass near the paddle that returned it taking another speed
 SWITCH_COLUMNS = 16  # how near
-MARGIN = 4
+MARGIN = 6  # cells a step can move a ball (up to 5 rows) plus one
 
 
 def centre_x(anchor_col: np.ndarray) -> np.ndarray:
@@ -43,7 +43,25 @@ def centre_x(anchor_col: np.ndarray) -> np.ndarray:
 
 
 def centre_y(anchor_row: np.ndarray) -> np.ndarray:
-    return anchor_row + g.FIELD_TOP + 1.0
+    return anchor_row + float(g.FIELD_TOP)
+
+
+def anchor_row(centre: np.ndarray) -> np.ndarray:
+    """Nearest anchor row of a ball centred on row ``centre``."""
+    return np.rint(np.asarray(centre) - g.FIELD_TOP).astype(np.int64)
+
+
+def wall_speed_mix() -> np.ndarray:
+    """``M[j, k]``: share of a ball of vertical speed class ``k`` that leaves a wall with class ``j``.
+
+    It keeps its (reversed) speed with probability ``WALL_KEEPS_SPEED``, else takes one of the other
+    speeds of the same direction.
+    """
+    same_direction = np.sign(SPEEDS_Y)[:, None] == np.sign(SPEEDS_Y)[None, :]
+    others = same_direction & ~np.eye(len(SPEEDS_Y), dtype=bool)
+    mix = np.where(others, (1.0 - WALL_KEEPS_SPEED) / np.maximum(others.sum(axis=0, keepdims=True), 1), 0.0)
+    mix[np.diag_indices_from(mix)] = np.where(others.any(axis=0), WALL_KEEPS_SPEED, 1.0)
+    return mix.astype(np.float32)
 
 
 def bilinear_steps(amount: float) -> list[tuple[int, float]]:
@@ -72,16 +90,20 @@ class BallFilter:
         self.delay_probs = np.asarray(delay_probs, dtype=np.float64)
         self.delays = np.nonzero(self.delay_probs)[0]
         self.vx = np.array([SPEED_X, -SPEED_X])
+        self.wall_mix = wall_speed_mix()
         self.border = max(int(np.ceil(d * SPEED_X)) for d in range(len(self.delay_probs))) + 1
         rows, cols = np.arange(ROWS), np.arange(COLS)
-        # where a cell's ball was d steps ago (rows reflected at the walls; columns off the field hit the border)
-        self.back_rows = {
-            d: np.rint(reflect(centre_y(rows)[None, :] - d * SPEEDS_Y[:, None]) - g.FIELD_TOP - 1.0).astype(np.int64)
-            for d in self.delays
-        }
-        # columns d steps ago, mirrored about the paddle that returned the ball; off the field: the border
-        self.back_cols = {d: [self.border + np.rint(back_column(cols, d * vx)).astype(np.int64) for vx in self.vx]
-                          for d in self.delays}
+        # where a cell's ball was d steps ago, as an index into the flattened evidence of width COLS + 2 border:
+        # rows reflected at the walls; columns mirrored about the paddle that returned the ball, and off the
+        # field on the border (no evidence)
+        width = COLS + 2 * self.border
+        back_rows = [anchor_row(reflect(centre_y(rows)[None, :] - d * SPEEDS_Y[:, None])) for d in self.delays]
+        back_cols = [[self.border + np.rint(back_column(cols, d * vx)).astype(np.int64) for vx in self.vx]
+                     for d in self.delays]
+        self.back_index = np.stack([
+            np.stack([back_rows[k][:, :, None] * width + back_cols[k][i][None, None, :] for i in range(2)])
+            for k in range(len(self.delays))
+        ])  # (delay, vx class, vy class, row, column)
         grid_x, grid_y = np.meshgrid(centre_x(cols), centre_y(rows))
         self.intercepts = np.stack(
             [np.rint(intercept_rows(grid_x, grid_y, SPEED_X, vy)).astype(np.int64) for vy in SPEEDS_Y]
@@ -108,8 +130,7 @@ class BallFilter:
         top = moved[:, ::-1, MARGIN - 1 :: -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
         bottom = moved[:, ::-1, : MARGIN + ROWS - 1 : -1, MARGIN : MARGIN + COLS][:, :, :MARGIN]
         for rows, back in ((slice(1, MARGIN + 1), top), (slice(ROWS - 1 - MARGIN, ROWS - 1), bottom)):
-            core[:, :, rows] += np.float32(WALL_KEEPS_SPEED) * back
-            core[:, :, rows] += np.float32(1.0 - WALL_KEEPS_SPEED) * back[:, OTHER_SPEED]
+            core[:, :, rows] += np.einsum("jk,ikrc->ijrc", self.wall_mix, back)
         grid = core.copy()  # what left the field sideways is dropped here
         reach = np.abs(centre_y(np.arange(ROWS)) - paddle_centre - g.HIT_OFFSET) <= REACH
         for col in range(*HIT_BAND):  # returned by the agent's paddle where it covers the ball
@@ -137,11 +158,8 @@ class BallFilter:
         peak = max(float(llr_map.max()), 0.0)
         evidence = np.full((ROWS, COLS + 2 * self.border), np.exp(-peak), dtype=np.float32)  # off the field: nothing
         evidence[:, self.border : self.border + COLS] = np.exp(llr_map - peak)
-        likelihood = np.zeros_like(self.grid)
-        for d in self.delays:
-            for i in range(2):
-                likelihood[i] += self.delay_probs[d] * evidence[:, self.back_cols[d][i]][self.back_rows[d]]
-        self.grid *= likelihood
+        seen = evidence.ravel()[self.back_index]  # each cell's evidence under each delay
+        self.grid *= np.tensordot(self.delay_probs[self.delays].astype(np.float32), seen, axes=1)
         absent = self.absent * np.exp(-peak)
         total = self.grid.sum() + absent
         self.grid /= np.float32(total)

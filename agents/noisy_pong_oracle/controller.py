@@ -56,7 +56,7 @@ def choose_push(centre: float, last_displacement: float, last_push: int, target:
     """The push (-1 up, 0, +1 down) whose paddle, coasting one more step, stops closest to ``target``.
 
     Uses the paddle's response (:mod:`agents.noisy_pong_oracle.paddle`): the push moves it this step
-    and, less, the next; ties go to not pushing.
+    and, more, the next; ties go to not pushing.
     """
     best, best_error = 0, np.inf
     for push in (0, -1, 1):

@@ -17,9 +17,10 @@ OPPONENT_COLUMNS = (8, 11)  # the opponent's paddle: columns 8..10
 PADDLE_HEIGHT = 8
 BALL_SHAPE = (2, 2)  # rows, columns of the template: the part of the blob that is on wherever the ball is
 # rows the ball's centre can occupy: the centre of its 2x2 template (a row and column past its top-left
-# pixel) with the template inside the field; the ball bounces off these rows
-BALL_TOP = FIELD_TOP + 1.0
-BALL_BOTTOM = float(FIELD_BOTTOM)
+# pixel) with at least one template row inside the field (a ball grazing a wall shows one row there); the
+# ball bounces off these rows
+BALL_TOP = float(FIELD_TOP)
+BALL_BOTTOM = FIELD_BOTTOM + 1.0
 # The controller aims the paddle centre HIT_OFFSET rows above the ball's row at column HIT_COLUMN; both
 # were tuned on whole games of the clean reference (74.5 and 0: +19 and +16 in two games; 74.0 with
 # offsets 0 to 1: +13 to +17).

@@ -28,12 +28,14 @@ def field_evidence(frame: np.ndarray, flip_prob: float) -> np.ndarray:
 
 
 def ball_llr_map(evidence: np.ndarray) -> np.ndarray:
-    """Log-likelihood ratio of a ball whose template's top-left pixel is ``(row, column)`` of the field.
+    """Log-likelihood ratio of a ball whose template's top-left pixel is row ``row - 1``, ``column`` of the field.
 
-    The paddles' columns carry no evidence about the ball (a paddle may cover it). Shape
-    ``(FIELD_ROWS - 1, WIDTH - 1)`` for the 2x2 template.
+    The template may reach one row into either wall (always on: no evidence), so a ball grazing a wall
+    keeps its evidence. The paddles' columns carry no evidence about the ball (a paddle may cover it).
+    Shape ``(FIELD_ROWS + 1, WIDTH - 1)`` for the 2x2 template.
     """
-    s = evidence.copy()
+    s = np.zeros((evidence.shape[0] + 2, evidence.shape[1]), dtype=evidence.dtype)
+    s[1:-1] = evidence
     s[:, g.PADDLE_COLUMNS[0] : g.PADDLE_COLUMNS[1]] = 0.0
     s[:, g.OPPONENT_COLUMNS[0] : g.OPPONENT_COLUMNS[1]] = 0.0
     return s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]

@@ -33,7 +33,7 @@ from agents.registry import make_agent
 from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3)
-DELAYS = {"off": None, "1-3": (1, 3)}
+DELAYS = {"off": None, "1": (1, 1), "1-3": (1, 3)}
 FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seconds"]
 
 
