@@ -1,7 +1,8 @@
 """The shared per-synapse actor-critic policy of the synapse environments, as an SB3 ``ActorCriticPolicy``.
 
 Every event of a step goes through the same network in one batch (the real events only: padding slots copy
-one padding row's output; under ``torch.inference_mode`` when no gradient is needed). Per event: a 1D CNN over the
+one padding row's output; each history's silent prefix skipped; under ``torch.inference_mode`` when no gradient
+is needed; the outputs are those of evaluating every slot in full, up to float rounding). Per event: a 1D CNN over the
 2×K pre/post history (2→16, k5, pad 2, ReLU; 16→32, k5, pad 2, ReLU; global average pool → 32), late fusion
 with the scalars (weight, pre/post event, group, l_norm, third factor), an MLP 128-128 and a tanh mean m;
 Δd ~ N(m, σ²) with one σ shared by all events. The critic has the same shape with a linear output per event;
