@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import envs  # noqa: F401  (registers the ids)
+from train.run import main as train_main
 
 
 def suite_env_ids() -> list[str]:
@@ -30,3 +31,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def random_run(tmp_path_factory):
+    """A finished run folder of the random agent on a small NoisyCartPole (nothing to train)."""
+    folder = tmp_path_factory.mktemp("logs")
+    summary = train_main(["--env", "NoisyCartPole-v0", "--agent", "random", "-f", str(folder), "--final-eval-episodes",
+                          "1", "--no-tensorboard", "--verbose", "0", "--env-kwargs", "bits_per_variable:64"])  # fmt: skip
+    return summary["run_dir"]

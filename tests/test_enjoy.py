@@ -27,7 +27,6 @@ from tests.cli_checks import one_line_error
 from tests.conftest import suite_env_ids
 from train.cli import parse_args
 from train.config import RunConfig, resolve_config
-from train.run import main as train_main
 
 SYNAPSE_SMALL = {"data_source": "sklearn", "n_steps": 6, "capacity": 32}
 SMALL_KWARGS = {
@@ -38,15 +37,6 @@ SMALL_KWARGS = {
     "SynapseGradMimicry-v0": {**SYNAPSE_SMALL, "hidden_sizes": [16]},
 }
 FRAME_HEIGHT = TITLE_HEIGHT + PANEL_HEIGHT + 2 * 6  # one row of titled panels with the gap above and below
-
-
-@pytest.fixture(scope="module")
-def random_run(tmp_path_factory):
-    """A finished run folder of the random agent on a small NoisyCartPole (nothing to train)."""
-    folder = tmp_path_factory.mktemp("logs")
-    summary = train_main(["--env", "NoisyCartPole-v0", "--agent", "random", "-f", str(folder), "--final-eval-episodes",
-                          "1", "--no-tensorboard", "--verbose", "0", "--env-kwargs", "bits_per_variable:64"])  # fmt: skip
-    return summary["run_dir"]
 
 
 @pytest.mark.parametrize("env_id", suite_env_ids())

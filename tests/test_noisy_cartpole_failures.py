@@ -7,15 +7,6 @@ import pytest
 
 from eval.enjoy import replay_run
 from eval.experiments.noisy_cartpole_failures import end_cause, episode_ends, main
-from train.run import main as train_main
-
-
-@pytest.fixture(scope="module")
-def random_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("logs")
-    summary = train_main(["--env", "NoisyCartPole-v0", "--agent", "random", "-f", str(folder), "--final-eval-episodes",
-                          "1", "--no-tensorboard", "--verbose", "0", "--env-kwargs", "bits_per_variable:64"])  # fmt: skip
-    return summary["run_dir"]
 
 
 @pytest.mark.parametrize(
