@@ -84,19 +84,15 @@ def _meta_utility() -> dict[str, list[float]]:
 
 def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
     """(problem, agent) cells of the README table → the numbers its score, chance and reference cells must show."""
-    chance_cartpole = _leaderboard("noisy_cartpole/default_50k/leaderboard.csv", "random")
-    oracle_cartpole = _leaderboard("noisy_cartpole/default_50k/leaderboard.csv", "oracle")
+    fair = "noisy_cartpole/fair_100k/leaderboard.csv"
+    cartpole = {"chance": _leaderboard(fair, "random"), "reference": _leaderboard(fair, "oracle")}
     semi = "ppo+per_event@eta0.5+homeo+centred+replay+val+lin+best2", "@eta0.5+homeo+centred"
     return {
-        ("NoisyCartPole-v0, 45% flips (return)", "`scal_rl`, 60k steps, 3"): {
-            "score": _leaderboard("scal_rl/60k/leaderboard.csv", "scal_rl+anneal"),
-            "chance": chance_cartpole,
-            "reference": oracle_cartpole,
-        },
-        ("NoisyCartPole-v0, 45% flips (return)", "`ppo`, 50k steps, 3"): {
-            "score": _leaderboard("noisy_cartpole/default_50k/leaderboard.csv", "ppo"),
-            "chance": chance_cartpole,
-            "reference": oracle_cartpole,
+        **{
+            ("NoisyCartPole-v0, 45% flips (return)", f"`{agent}`, 100k steps, 5"): {
+                "score": _leaderboard(fair, agent), **cartpole
+            }
+            for agent in ("scal_rl_history", "scal_rl", "ppo_frontend", "ppo")
         },
         ("NoisyPong-v0 (raw score)", "`dqn`, 100k steps, 3"): {
             "score": _leaderboard("noisy_pong/noisy_100k/leaderboard.csv", "dqn"),
