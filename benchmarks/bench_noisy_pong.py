@@ -8,9 +8,7 @@ Prints env steps/s (one step = 4 emulator frames) of:
 2. ``NoisyPong-v0`` at its defaults (binarised, pixel flips 0.30, delay 1-3) and with noise and delay off;
 and the ratios NoisyPong / reference. Each ratio is the median over interleaved repeats, so a machine that
 slows down mid-run affects both sides alike. Actions are a fixed cycle through the 6 actions.
-3. the NoisyPong oracle (``--agent oracle``) acting at the defaults: agent steps/s (its tracking and
-   control plus the env step) and the ratio to stepping the same env with fixed actions, interleaved in
-   the same process (``--oracle-steps 0`` skips it).
+The oracle's speed has its own benchmark: ``benchmarks/bench_noisy_pong_oracle.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import torch
 from gymnasium.wrappers import AtariPreprocessing
 
 import envs  # noqa: F401
-from agents.noisy_pong_oracle import PongOracle
 
 gym.register_envs(ale_py)
 
@@ -44,26 +41,10 @@ def steps_per_second(env: gym.Env, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def oracle_steps_per_second(env: gym.Env, steps: int) -> float:
-    """Agent steps/s of the oracle choosing every action (perception, control and the env step)."""
-    oracle = PongOracle(env)
-    obs, _ = env.reset(seed=0)
-    state = None
-    start = time.perf_counter()
-    for _ in range(steps):
-        action, state = oracle.predict(obs, state)
-        obs, _, terminated, truncated, _ = env.step(int(action))
-        if terminated or truncated:
-            obs, _ = env.reset()
-            state = None
-    return steps / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="env steps per measurement")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats (median reported)")
-    parser.add_argument("--oracle-steps", type=int, default=1000, help="oracle steps per measurement (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     candidates = {
@@ -82,14 +63,6 @@ def main() -> None:
         speed = statistics.median(s for s, _ in pairs)
         ratio = statistics.median(s / b for s, b in pairs)
         print(f"{name:45s} {speed:8.0f} steps/s   ratio to reference {ratio:.2f}")
-    if args.oracle_steps > 0:
-        env = gym.make("NoisyPong-v0")
-        pairs = [(oracle_steps_per_second(env, args.oracle_steps), steps_per_second(env, args.oracle_steps))
-                 for _ in range(args.repeats)]
-        speed = statistics.median(s for s, _ in pairs)
-        ratio = statistics.median(s / b for s, b in pairs)
-        print(f"{'oracle on NoisyPong-v0 (defaults), agent steps':45s} {speed:8.0f} steps/s   "
-              f"ratio to env stepping alone {ratio:.2f}")
 
 
 if __name__ == "__main__":
