@@ -34,7 +34,7 @@ from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3)
 DELAYS = {"off": None, "1": (1, 1), "1-3": (1, 3)}
-FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seconds"]
+FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seconds", "cpu_seconds"]
 
 
 def play_game(job: dict) -> dict:
@@ -42,7 +42,7 @@ def play_game(job: dict) -> dict:
     env = gym.make("NoisyPong-v0", flip_prob=job["flip_prob"], obs_delay=DELAYS[job["delay"]])
     agent = make_agent(job["agent"], env, seed=job["seed"])
     obs, _ = env.reset(seed=EVAL_SEED_OFFSET + 100 * job["seed"] + job["game"])
-    state, score, steps, start = None, 0.0, 0, time.perf_counter()
+    state, score, steps, start, cpu_start = None, 0.0, 0, time.perf_counter(), time.process_time()
     episode_start = np.array([True])
     while True:
         action, state = agent.predict(obs, state, episode_start, deterministic=True)
@@ -52,7 +52,8 @@ def play_game(job: dict) -> dict:
         if terminated or truncated:
             break
     env.close()
-    return {**job, "score": score, "steps": steps, "seconds": round(time.perf_counter() - start, 1)}
+    return {**job, "score": score, "steps": steps, "seconds": round(time.perf_counter() - start, 1),
+            "cpu_seconds": round(time.process_time() - cpu_start, 1)}
 
 
 def plan(args: argparse.Namespace) -> list[dict]:
