@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3 import PPO
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.monitor import Monitor
 
 import envs  # noqa: F401  (registers the ids)
+from agents.replay import MixedReplayBuffer
 from eval.continual import PrototypeCountCallback, evaluate_tasks, run_phases, summarize
 from eval.experiments import continual_stream
 
 SMALL = {"bits_per_variable": 8, "flip_prob": 0.0}
+STREAM = {"bits_per_variable": 64, "flip_prob": 0.0}  # enough bits for the SCAL perception's pooling
 
 
 def test_summaries_of_a_three_task_matrix():
@@ -81,3 +86,48 @@ def test_the_report_has_the_summary_and_each_conditions_mean_matrix(tmp_path):
     assert "| 2 (1) | 60.0 | 100.0 |" in text
     continual_stream.plot_prototypes(records, tmp_path / "prototypes.png")
     assert (tmp_path / "prototypes.png").stat().st_size > 1000
+
+
+def test_the_scal_dqn_conditions_differ_in_replay_mixing_and_growth_only():
+    window = continual_stream.RECENT_WINDOW
+    plain, _ = continual_stream.make_model("scal_dqn", 0, 8192, STREAM)
+    mixed, _ = continual_stream.make_model("scal_dqn_replay", 0, 8192, STREAM)
+    growing, _ = continual_stream.make_model("scal_dqn_growth_replay", 0, 8192, STREAM)
+    assert type(plain.replay_buffer) is ReplayBuffer and plain.replay_buffer.buffer_size == window  # recent only
+    for model in (mixed, growing):
+        buffer = model.replay_buffer
+        assert isinstance(buffer, MixedReplayBuffer) and (buffer.replay_ratio, buffer.recent_window) == (0.2, window)
+        assert buffer.buffer_size >= 3 * 8192  # keeps every phase of the stream
+    assert window <= 8192 // 2
+    assert plain.policy.scal_perception.growth is None and mixed.policy.scal_perception.growth is None
+    perception = growing.policy.scal_perception
+    assert (perception.n_active_prototypes, perception.n_prototypes) == (64, 128)
+    scal_rl, dqn, dqn_replay = (continual_stream.run_config(c, 0, {}).hyperparams["policy_kwargs"]["features_extractor_kwargs"]
+                                for c in ("scal_rl", "scal_dqn", "scal_dqn_replay"))
+    assert dqn == dqn_replay and dqn.items() <= scal_rl.items()  # scal_rl's perception values
+
+
+def test_a_short_scal_dqn_replay_run_trains_and_scores_every_task_after_each_phase(monkeypatch):
+    agent, overrides = continual_stream.CONDITIONS["scal_dqn_replay"]
+    quick = {**overrides, "learning_starts": 32, "train_freq": 32, "gradient_steps": 2}
+    monkeypatch.setitem(continual_stream.CONDITIONS, "scal_dqn_replay", (agent, quick))
+    record = continual_stream.run_one("scal_dqn_replay", 0, 64, 2, 1, STREAM)
+    assert np.array(record["matrix"]).shape == (2, 3) and record["phase_tasks"] == [0, 1]
+    assert all(len(task) == 1 for phase in record["returns"] for task in phase)
+    assert np.isfinite(record["summary"]["forgetting"]) and record["summary"]["newest_task_return"] >= 1
+    assert [list(count) for count in record["prototypes"]] == [[32 * k, 64] for k in range(1, 5)]  # per rollout
+
+
+def test_the_driver_adds_new_conditions_to_the_records_already_there(tmp_path):
+    matrix = [[100.0, 10.0, 10.0], [20.0, 90.0, 10.0]]
+    earlier = {"condition": "ppo", "seed": 0, "phase_steps": 64, "phase_tasks": [0, 1], "matrix": matrix,
+               "summary": summarize(np.array(matrix), [0, 1]), "prototypes": []}
+    (tmp_path / "runs.jsonl").write_text(json.dumps(earlier) + "\n")
+    continual_stream.main(["--conditions", "ppo", "scal_dqn", "--seeds", "0", "--phase-steps", "64", "--phases", "2",
+                           "--episodes", "1", "--env-kwargs", json.dumps(STREAM), "--out", str(tmp_path)])
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert records[0] == json.loads(json.dumps(earlier))  # kept, not rerun
+    assert [(r["condition"], r["seed"]) for r in records] == [("ppo", 0), ("scal_dqn", 0)]
+    text = (tmp_path / "matrix.md").read_text()
+    assert "| ppo | 1 | 40.0 ± 0.0 | 80.0 ± 0.0 | 90.0 ± 0.0 |" in text and "| scal_dqn | 1 |" in text
+    assert "## scal_dqn: mean return on each task after each phase" in text

@@ -1,10 +1,12 @@
-"""Continual learning on NoisyCartPoleStream-v0: SCAL-RL with and without prototype growth, and PPO.
+"""Continual learning on NoisyCartPoleStream-v0: SCAL-RL with and without prototype growth and replay mixing, and PPO.
 
 Each run trains on the stream (one task per phase: the env switches its code every ``phase_steps`` training
 steps) and after every phase scores each task for ``--episodes`` deterministic episodes on env copies held
 on that task (eval/continual.py). Every agent takes its NoisyCartPole-v0 hyperparameters with constant
 learning rate and clip range (a linear schedule would restart at every phase) and, for SCAL-RL, constant
-perception rates (no ``anneal_plasticity``: it would freeze the perception in the first phase).
+perception rates (no ``anneal_plasticity``: it would freeze the perception in the first phase). The off-policy
+``scal_dqn`` conditions sample their batches from the newest ``RECENT_WINDOW`` transitions, plus, with replay
+mixing (``agents.replay.MixedReplayBuffer``), 20% of each batch from the whole stream.
 
     python -m eval.experiments.continual_stream --conditions scal_rl scal_rl_growth ppo --seeds 0 1 2 \\
         --phase-steps 20000 --out eval/results/continual
@@ -39,12 +41,26 @@ HYPERPARAMS_ENV = "NoisyCartPole-v0"
 SCAL_CALLBACK = [{"agents.scal.callbacks.SCALCallback": {"anneal_plasticity": False}}]
 CONSTANT = {"scal_rl": {"learning_rate": 0.0005, "clip_range": 0.2, "callback": SCAL_CALLBACK},
             "ppo": {"learning_rate": 0.001, "clip_range": 0.2}}
+GROWTH = {"policy_kwargs": {"features_extractor_kwargs": {"neurogenesis": True, "max_prototypes": 128}}}
+# scal_dqn's batches come from the newest RECENT_WINDOW transitions (half a phase of the committed results, so
+# the second half of every phase trains on its own task only): the plain buffer holds just those; the mixed one
+# holds the whole stream and draws 20% of every batch from all of it.
+RECENT_WINDOW = 4096
+PLAIN_REPLAY = {"callback": SCAL_CALLBACK, "buffer_size": RECENT_WINDOW}
+MIXED_REPLAY = {"callback": SCAL_CALLBACK, "buffer_size": 50_000, "replay_buffer_class": "agents.replay.MixedReplayBuffer",
+                "replay_buffer_kwargs": {"replay_ratio": 0.2, "recent_window": RECENT_WINDOW}}
+# DQN adapts its perception on 128 replayed batches per 256 steps, in which a new task's share rises gradually as
+# it fills the window: a novelty baseline of ~1,000 passes (~2,000 steps) stays at the old task's level meanwhile
+# (the default, ~20 passes, follows the rise and never fires).
+DQN_NOVELTY = {"policy_kwargs": {"features_extractor_kwargs": {"growth_kwargs": {"novelty_momentum": 0.999}}}}
 # condition -> (agent, hyperparameter overrides merged into the agent's NoisyCartPole-v0 entry)
 CONDITIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "scal_rl": ("scal_rl", CONSTANT["scal_rl"]),
-    "scal_rl_growth": ("scal_rl", merge_entries(CONSTANT["scal_rl"], {"policy_kwargs": {"features_extractor_kwargs": {
-        "neurogenesis": True, "max_prototypes": 128}}})),
+    "scal_rl_growth": ("scal_rl", merge_entries(CONSTANT["scal_rl"], GROWTH)),
     "ppo": ("ppo", CONSTANT["ppo"]),
+    "scal_dqn": ("scal_dqn", PLAIN_REPLAY),
+    "scal_dqn_replay": ("scal_dqn", MIXED_REPLAY),
+    "scal_dqn_growth_replay": ("scal_dqn", merge_entries(MIXED_REPLAY, merge_entries(GROWTH, DQN_NOVELTY))),
 }
 RUN_KEYS = ("n_timesteps", "n_envs", "env_wrapper", "callback")
 
@@ -59,8 +75,8 @@ def run_config(condition: str, seed: int, env_kwargs: dict[str, Any]) -> RunConf
                      callback=run_values.get("callback"))
 
 
-def run_one(condition: str, seed: int, phase_steps: int, n_phases: int, episodes: int, env_kwargs: dict) -> dict:
-    """Train one condition and seed over ``n_phases`` phases; its matrix, summary and prototype counts."""
+def make_model(condition: str, seed: int, phase_steps: int, env_kwargs: dict) -> tuple[Any, RunConfig]:
+    """The condition's untrained model on a stream that switches tasks every ``phase_steps`` training steps."""
     n_envs = run_config(condition, seed, env_kwargs).n_envs
     if phase_steps % n_envs:
         raise ValueError(f"phase_steps={phase_steps} must be a multiple of n_envs={n_envs} (every env switches at once)")
@@ -68,6 +84,12 @@ def run_one(condition: str, seed: int, phase_steps: int, n_phases: int, episodes
     set_random_seed(seed)
     model = make_agent(config.agent, make_env(config, evaluation=False), resolve_hyperparams(config.hyperparams),
                        seed=seed)
+    return model, config
+
+
+def run_one(condition: str, seed: int, phase_steps: int, n_phases: int, episodes: int, env_kwargs: dict) -> dict:
+    """Train one condition and seed over ``n_phases`` phases; its matrix, summary and prototype counts."""
+    model, config = make_model(condition, seed, phase_steps, env_kwargs)
     counts = PrototypeCountCallback()
 
     def make_task_env(task: int) -> Any:
@@ -126,7 +148,8 @@ def plot_prototypes(records: Sequence[dict], path: Path) -> None:
     axis.set_xlabel("training steps (dashed: task switches)")
     axis.set_ylabel("active prototypes")
     axis.set_title(f"{ENV_ID}: prototype growth")
-    axis.legend(fontsize=7)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
