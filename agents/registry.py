@@ -57,6 +57,9 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_no_memory": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: no episodic memory, spiking TD or UCB bonus"
     ),
+    "scal_rl_no_history": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: without its last 2 actions (NoisyCartPole)"
+    ),
     "scal_rl_history": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL that also sees its last 2 actions (the delayed ones in flight)"
     ),

@@ -15,6 +15,7 @@ disjoint from the training seeds. ``OUTDIR`` receives ``README.md`` (command, ma
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -164,9 +165,12 @@ def _log_path(spec: RunSpec, log_dir: Path) -> str:
 
 
 def run_specs(specs: Sequence[RunSpec], args: argparse.Namespace) -> tuple[list[RunRecord], JobResults]:
-    """Reuse finished runs if asked, run the others (longest first); returns (reused records, job results)."""
+    """Reuse finished runs if asked, run the others (longest first); returns (reused records, job results).
+
+    A reused run is labelled with the agent name that asked for it (the same setup may be registered twice).
+    """
     finished = find_finished(args.log_folder) if args.reuse else {}
-    reused = [finished[spec.key] for spec in specs if spec.key in finished]
+    reused = [dataclasses.replace(finished[spec.key], agent=spec.agent) for spec in specs if spec.key in finished]
     todo = sorted((spec for spec in specs if spec.key not in finished), key=lambda s: -s.n_timesteps)
     print(f"{len(specs)} runs: {len(reused)} reused from {args.log_folder}, {len(todo)} to train", file=sys.stderr)
     if args.reuse_only:

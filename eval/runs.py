@@ -1,23 +1,28 @@
 """Leaderboard runs: what identifies one, the ``train/run.py`` command that makes it, and how to read it back.
 
-A run is identified by (env, agent, seed, training steps, env kwargs). It is trained by
-``train.run.main`` into a run folder (``config.yml``, ``summary.json``, ``evaluations.npz``), which is all
-that ``--reuse`` and the tables read.
+A run is identified by what it trains: env, the agent's class and resolved setup (hyperparameters, wrappers,
+callbacks; see :func:`setup_digest`), seed, training steps and env kwargs. The agent's name is only its label, so
+editing a hyperparameter file never reuses a stale run, and a renamed entry reuses the runs it already has. It is
+trained by ``train.run.main`` into a run folder (``config.yml``, ``summary.json``, ``evaluations.npz``), which is
+all that ``--reuse`` and the tables read.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from agents.registry import get_entry
+from agents.registry import AGENTS, get_entry
 from train.cli import parse_args
 from train.config import resolve_config
 
@@ -46,10 +51,16 @@ class RunSpec:
     eval_episodes: int = 10
     final_eval_episodes: int = 20
 
+    @cached_property
+    def setup(self) -> str:
+        """Digest of the resolved setup this spec trains (:func:`setup_digest`)."""
+        argv = train_argv(self.env, self.agent, self.seed, self.n_timesteps, dict(self.env_kwargs))
+        return setup_digest(self.agent, dataclasses.asdict(resolve_config(parse_args(argv))))
+
     @property
     def key(self) -> tuple:
-        """What ``--reuse`` matches: env, agent, seed, steps and env kwargs."""
-        return run_key(self.env, self.agent, self.seed, self.n_timesteps, self.env_kwargs)
+        """What ``--reuse`` matches: env, setup digest, seed, steps and env kwargs."""
+        return run_key(self.env, self.setup, self.seed, self.n_timesteps, self.env_kwargs)
 
     @property
     def label(self) -> str:
@@ -86,15 +97,30 @@ class RunRecord:
     eval_returns: list[float] = field(default_factory=list)
     curve_timesteps: list[int] = field(default_factory=list)
     curve_returns: list[float] = field(default_factory=list)
+    setup: str = field(default="", compare=False)  # :func:`setup_digest` of its config.yml; "" when read without it
 
     @property
     def key(self) -> tuple:
-        return run_key(self.env, self.agent, self.seed, self.n_timesteps, self.env_kwargs)
+        return run_key(self.env, self.setup, self.seed, self.n_timesteps, self.env_kwargs)
 
 
-def run_key(env: str, agent: str, seed: int, n_timesteps: int, env_kwargs: tuple[tuple[str, Any], ...]) -> tuple:
+#: The parts of a resolved ``config.yml`` that decide what a run trains (besides env, seed, steps, env kwargs).
+SETUP_FIELDS = ("n_envs", "hyperparams", "normalize", "env_wrapper", "frame_stack", "callback")
+
+
+def setup_digest(agent: str, config: dict[str, Any]) -> str:
+    """12 hex digits naming the agent's class and the setup fields of its resolved config, not the agent's name.
+
+    An agent no longer registered keeps its name in place of the class, so its runs match nothing new.
+    """
+    target = AGENTS[agent].target if agent in AGENTS else agent
+    setup = {"target": target, **{name: config.get(name) for name in SETUP_FIELDS}}
+    return hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def run_key(env: str, setup: str, seed: int, n_timesteps: int, env_kwargs: tuple[tuple[str, Any], ...]) -> tuple:
     """A hashable identity of a run (kwargs as canonical JSON, so list values work too)."""
-    return env, agent, seed, n_timesteps, json.dumps(dict(env_kwargs), sort_keys=True)
+    return env, setup, seed, n_timesteps, json.dumps(dict(env_kwargs), sort_keys=True)
 
 
 def kwargs_label(env_kwargs: tuple[tuple[str, Any], ...]) -> str:
@@ -158,6 +184,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
         train_seconds=float(summary["train_seconds"]),
         fps=summary.get("fps") if summary["timesteps"] > 0 else None,  # nothing trained: no training speed
         run_dir=str(run_dir),
+        setup=setup_digest(config["agent"], config),
         eval_returns=[float(value) for value in summary.get("eval_returns", [])],
         curve_timesteps=curve_timesteps,
         curve_returns=curve_returns,

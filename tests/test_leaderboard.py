@@ -3,16 +3,18 @@
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from eval.jobs import Progress
 from eval.leaderboard import build_specs, main, parse_args
-from eval.runs import RunRecord, find_finished
+from eval.runs import RunRecord, find_finished, setup_digest
 
 TINY = ["--seeds", "0", "1", "-n", "256", "--eval-points", "4", "--eval-episodes", "2", "--final-eval-episodes", "3"]
 
@@ -100,6 +102,30 @@ def test_reuse_matches_steps_and_env_kwargs(leaderboard):
     assert not keys("--agents", "ppo", "--seeds", "0", "-n", "512") & finished.keys()  # other budget
     assert not keys("--agents", "ppo", "--seeds", "0", "-n", "256", "--env-kwargs", "flip_prob:0.2") & finished.keys()
     assert keys("--agents", "random", "--seeds", "0", "-n", "999") <= finished.keys()  # random always trains 0 steps
+
+
+def test_reuse_skips_a_run_trained_with_other_hyperparameters(tmp_path, leaderboard):
+    out, _ = leaderboard
+    (tmp_path / "runs").mkdir()
+    for run in (out / "runs").iterdir():
+        shutil.copytree(run, tmp_path / "runs" / run.name)
+    stale = next((tmp_path / "runs").glob("*__ppo__0__*"))
+    config = yaml.safe_load((stale / "config.yml").read_text())
+    config["hyperparams"]["learning_rate"] = 0.123  # as if ppo.yml had been edited since this run
+    (stale / "config.yml").write_text(yaml.safe_dump(config))
+    result = main(["--agents", "ppo", *TINY, "--reuse-only", "-o", str(tmp_path / "table"), "-f", str(tmp_path / "runs")])
+    assert [record.seed for record in result["reused"]] == [1]
+
+
+def test_run_identity_is_the_setup_not_the_agent_name():
+    def keys(agent):
+        return {spec.key for spec in build_specs(parse_args(["--agents", agent, "--seeds", "0", "-n", "256"]))}
+
+    assert keys("scal_rl") == keys("scal_rl_history")  # scal_rl's NoisyCartPole entry has the action history
+    assert keys("scal_rl") != keys("scal_rl_no_history")
+    config = {"n_envs": 1, "hyperparams": {}, "normalize": False, "env_wrapper": None, "callback": None}
+    assert setup_digest("random", config) != setup_digest("oracle", config)  # same values, other agent class
+    assert setup_digest("ppo", config) != setup_digest("ppo", {**config, "n_envs": 8})
 
 
 def test_ray_stability_and_sweep(tmp_path, leaderboard):
