@@ -88,20 +88,14 @@ def test_the_report_has_the_summary_and_each_conditions_mean_matrix(tmp_path):
     assert (tmp_path / "prototypes.png").stat().st_size > 1000
 
 
-def test_the_scal_dqn_conditions_differ_in_replay_mixing_and_growth_only():
+def test_the_scal_dqn_conditions_differ_in_replay_mixing_only():
     window = continual_stream.RECENT_WINDOW
     plain, _ = continual_stream.make_model("scal_dqn", 0, 8192, STREAM)
     mixed, _ = continual_stream.make_model("scal_dqn_replay", 0, 8192, STREAM)
-    growing, _ = continual_stream.make_model("scal_dqn_growth_replay", 0, 8192, STREAM)
     assert type(plain.replay_buffer) is ReplayBuffer and plain.replay_buffer.buffer_size == window  # recent only
-    for model in (mixed, growing):
-        buffer = model.replay_buffer
-        assert isinstance(buffer, MixedReplayBuffer) and (buffer.replay_ratio, buffer.recent_window) == (0.2, window)
-        assert buffer.buffer_size >= 3 * 8192  # keeps every phase of the stream
-    assert window <= 8192 // 2
-    assert plain.policy.scal_perception.growth is None and mixed.policy.scal_perception.growth is None
-    perception = growing.policy.scal_perception
-    assert (perception.n_active_prototypes, perception.n_prototypes) == (64, 128)
+    buffer = mixed.replay_buffer
+    assert isinstance(buffer, MixedReplayBuffer) and (buffer.replay_ratio, buffer.recent_window) == (0.2, window)
+    assert buffer.buffer_size >= 3 * 8192 and window <= 8192 // 2  # keeps every phase; half a phase is recent
     scal_rl, dqn, dqn_replay = (continual_stream.run_config(c, 0, {}).hyperparams["policy_kwargs"]["features_extractor_kwargs"]
                                 for c in ("scal_rl", "scal_dqn", "scal_dqn_replay"))
     assert dqn == dqn_replay and dqn.items() <= scal_rl.items()  # scal_rl's perception values
