@@ -51,10 +51,11 @@ MIXED_REPLAY = {"callback": SCAL_CALLBACK, "buffer_size": 50_000, "replay_buffer
                 "replay_buffer_kwargs": {"replay_ratio": 0.2, "recent_window": RECENT_WINDOW}}
 # No growth condition for scal_dqn: a new task enters its replayed batches at ~5% per training call, under the
 # novelty margin, and the 128 adaptation passes of that call already move prototypes onto it (docs/continual_learning.md).
-# condition -> (agent, hyperparameter overrides merged into the agent's NoisyCartPole-v0 entry)
+# condition -> (agent, hyperparameter overrides merged into the agent's NoisyCartPole-v0 entry); SCAL-RL without
+# the action history (the study is about the perception and the heads, and its results are without it)
 CONDITIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "scal_rl": ("scal_rl", CONSTANT["scal_rl"]),
-    "scal_rl_growth": ("scal_rl", merge_entries(CONSTANT["scal_rl"], GROWTH)),
+    "scal_rl": ("scal_rl_no_history", CONSTANT["scal_rl"]),
+    "scal_rl_growth": ("scal_rl_no_history", merge_entries(CONSTANT["scal_rl"], GROWTH)),
     "ppo": ("ppo", CONSTANT["ppo"]),
     "scal_dqn": ("scal_dqn", PLAIN_REPLAY),
     "scal_dqn_replay": ("scal_dqn", MIXED_REPLAY),
