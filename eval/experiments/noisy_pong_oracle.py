@@ -10,7 +10,7 @@ Plays whole games (21 points) of:
   ceiling; it does not depend on the camera, so it plays on the clean pipeline only;
 * ``random``: uniform random actions (chance), which does not depend on the camera either.
 
-Every finished game is appended to ``games.csv`` at once (a rerun skips the games already there, so an
+Games run one BLAS thread per process. Every finished game is appended to ``games.csv`` at once (a rerun skips the games already there, so an
 interrupted run resumes); ``--summarise`` (also run at the end) writes ``solvability.csv``/``.md`` (mean
 ± std over seeds of each seed's mean score) and ``solvability.png``. Games are ordered so that every cell
 gets its first games before any gets its last. Game ``k`` of seed ``s`` resets the env with
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import envs  # noqa: F401
 from agents.registry import make_agent
@@ -38,7 +39,16 @@ FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seco
 
 
 def play_game(job: dict) -> dict:
-    """Play one whole game of ``job['agent']`` and return its row."""
+    """Play one whole game of ``job['agent']`` on one BLAS thread and return its row.
+
+    One thread: the ball filter's delay mixture is a BLAS product, and on a busy machine BLAS threads that
+    wait for each other cost up to 5x the CPU time (the actions are the same).
+    """
+    with threadpool_limits(limits=1):
+        return play_one_game(job)
+
+
+def play_one_game(job: dict) -> dict:
     env = gym.make("NoisyPong-v0", flip_prob=job["flip_prob"], obs_delay=DELAYS[job["delay"]])
     agent = make_agent(job["agent"], env, seed=job["seed"])
     obs, _ = env.reset(seed=EVAL_SEED_OFFSET + 100 * job["seed"] + job["game"])
