@@ -31,14 +31,15 @@ def reference_env() -> gym.Env:
     return AtariPreprocessing(gym.make("ALE/Pong-v5", frameskip=1), noop_max=30, frame_skip=4, screen_size=84)
 
 
-def steps_per_second(env: gym.Env, steps: int) -> float:
-    env.reset(seed=0)
-    start = time.perf_counter()
+def steps_per_second(env: gym.Env, steps: int, seed: int = 0, clock=time.perf_counter) -> float:
+    """Env steps per second of ``clock`` with a fixed cycle through the 6 actions."""
+    env.reset(seed=seed)
+    start = clock()
     for t in range(steps):
         _, _, terminated, truncated, _ = env.step(t % 6)
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    return steps / (clock() - start)
 
 
 def main() -> None:

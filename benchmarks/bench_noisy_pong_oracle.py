@@ -21,6 +21,7 @@ import time
 
 import gymnasium as gym
 import torch
+from bench_noisy_pong import steps_per_second  # the script's folder is on sys.path
 from threadpoolctl import threadpool_limits
 
 import envs  # noqa: F401
@@ -28,17 +29,6 @@ from agents.noisy_pong_oracle import PongOracle
 from train.cli import parse_key_values
 
 TARGET_STEPS_PER_SECOND = 200  # agent steps/s on one core at the default that a game evaluation needs
-
-
-def env_steps_per_second(env: gym.Env, steps: int, seed: int) -> float:
-    """Env steps per CPU second with a fixed action cycle."""
-    env.reset(seed=seed)
-    start = time.process_time()
-    for t in range(steps):
-        _, _, terminated, truncated, _ = env.step(t % 6)
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.process_time() - start)
 
 
 def oracle_seconds(env: gym.Env, steps: int, seed: int) -> tuple[float, float]:
@@ -62,7 +52,7 @@ def measure(env: gym.Env, steps: int, repeats: int) -> dict[str, float]:
     """Medians over interleaved repeats: env steps/s, agent steps/s, oracle ms per step, agent/env ratio."""
     env_speeds, agent_speeds, thinking_ms, ratios = [], [], [], []
     for repeat in range(repeats):
-        env_speed = env_steps_per_second(env, steps, repeat)
+        env_speed = steps_per_second(env, steps, repeat, clock=time.process_time)
         thinking, stepping = oracle_seconds(env, steps, repeat)
         agent_speed = steps / (thinking + stepping)
         env_speeds.append(env_speed)
