@@ -88,14 +88,12 @@ class BlockPooling(nn.Module):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         """Block means, ``(batch, n_frames, n_pooled)``, of the frames (the first ``n_frames * frame_size`` inputs)."""
-        framed = observations[:, : self.n_frames * self.frame_size]
-        x = framed.reshape(observations.shape[0], self.n_frames, self.frame_size).float()
+        # views, not copies, of the frames (a copy of every stacked frame would cost more than the pooling)
+        x = observations[:, : self.n_frames * self.frame_size].unflatten(1, (self.n_frames, self.frame_size)).float()
         padding = self.n_pooled * self.pool_size - self.frame_size
         if padding:  # padded with 0.5 for bits, i.e. 0 ("no evidence") in the bipolar code
             x = F.pad(x, (0, padding), value=0.5 if self.bipolar else 0.0)
-        batch = x.shape[0]
-        pooled = F.avg_pool1d(x.reshape(batch * self.n_frames, 1, -1), self.pool_size)
-        pooled = pooled.reshape(batch, self.n_frames, self.n_pooled)
+        pooled = x.unflatten(2, (self.n_pooled, self.pool_size)).mean(dim=-1)
         if self.bipolar:
             pooled = 2.0 * pooled - 1.0
         return pooled
