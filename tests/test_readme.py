@@ -92,7 +92,7 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             ("NoisyCartPole-v0, 45% flips (return)", f"`{agent}`, 100k steps, 5"): {
                 "score": _leaderboard(fair, agent), **cartpole
             }
-            for agent in ("scal_rl_history", "scal_rl", "ppo_frontend", "ppo")
+            for agent in ("scal_rl", "scal_rl_no_history", "ppo_frontend_history", "ppo")
         },
         ("NoisyPong-v0 (raw score)", "`dqn`, 100k steps, 3"): {
             "score": _leaderboard("noisy_pong/noisy_100k/leaderboard.csv", "dqn"),
