@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 from train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 from train.run import cli, main
@@ -25,11 +25,20 @@ QUIET = ["--verbose", "0", "--eval-freq", "0", "--final-eval-episodes", "2"]
 
 
 def episode_points(log_folder: Path, run_dir: Path) -> list[tuple[int, float]]:
-    """(step, return) of every ``charts/episodic_return`` point a run wrote, across its sessions."""
+    """(step, return) of every ``charts/episodic_return`` point a run wrote, across its sessions.
+
+    Each session's event file is read on its own: sessions in one process and one second get file names that
+    sort by a writer counter, not by time, which TensorBoard's directory reader may skip.
+    """
     (event_dir,) = (log_folder / "tb").glob(f"{run_dir.name}_*")
-    events = EventAccumulator(str(event_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    return [(event.step, event.value) for event in events.Scalars("charts/episodic_return")]
+    points = [
+        (event.step, value.simple_value)
+        for path in event_dir.glob("events.out.tfevents.*")
+        for event in EventFileLoader(str(path)).Load()
+        for value in event.summary.value
+        if value.tag == "charts/episodic_return"
+    ]
+    return sorted(points)
 
 
 def test_stop_and_resume_log_every_episode_exactly_once(tmp_path):
