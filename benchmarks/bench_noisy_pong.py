@@ -5,7 +5,7 @@
 Prints env steps/s (one step = 4 emulator frames) of:
 1. the reference: ``ALE/Pong-v5`` (``frameskip=1``) + ``gymnasium.wrappers.AtariPreprocessing`` (frame skip 4,
    30 no-ops, 84x84 grayscale), the pipeline every Atari agent pays for;
-2. ``NoisyPong-v0`` at its defaults (binarised, pixel flips 0.30, delay 1-3) and with noise and delay off;
+2. ``NoisyPong-v0`` at its defaults (binarised, pixel flips 0.20, delay 1) and with noise and delay off;
 and the ratios NoisyPong / reference. Each ratio is the median over interleaved repeats, so a machine that
 slows down mid-run affects both sides alike. Actions are a fixed cycle through the 6 actions.
 The oracle's speed has its own benchmark: ``benchmarks/bench_noisy_pong_oracle.py``.

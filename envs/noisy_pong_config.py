@@ -35,8 +35,8 @@ def parse_obs_delay(obs_delay: Any) -> tuple[int, int]:
 class NoisyPongConfig:
     """Arguments of NoisyPong (see :class:`envs.noisy_pong.NoisyPongEnv` for their meaning)."""
 
-    flip_prob: float = 0.30
-    obs_delay: Any = (1, 3)
+    flip_prob: float = 0.20
+    obs_delay: Any = (1, 1)
     threshold: int = 90
     repeat_action_probability: float = 0.25
     noop_max: int = 30

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import csv
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -18,6 +20,7 @@ from agents.noisy_pong_oracle.likelihood import ball_llr_map, field_evidence, pa
 from agents.oracle import CartPoleOracle
 from agents.registry import load_agent, make_agent
 from envs.noisy_pong_config import NoisyPongConfig
+from eval.experiments.noisy_pong_oracle import DEFAULT_CELL, plan
 
 CLEAN = {"flip_prob": 0.0, "obs_delay": None}
 
@@ -245,3 +248,16 @@ def test_oracle_entry_picks_the_envs_oracle_and_loads(tmp_path):
 def test_delay_probabilities_follow_the_config():
     assert delay_probabilities(NoisyPongConfig(obs_delay=(1, 3))).tolist() == pytest.approx([0, 1 / 3, 1 / 3, 1 / 3])
     assert delay_probabilities(NoisyPongConfig(obs_delay=None)).tolist() == [1.0]
+
+
+def test_the_default_camera_is_one_the_oracle_solves():
+    """The env's default (flip_prob, obs_delay) has an oracle cell of 9 games in the committed curve at >= +15."""
+    flip, delay = DEFAULT_CELL
+    assert (flip, delay) == (NoisyPongConfig().flip_prob, "1")
+    with open(Path(__file__).resolve().parents[1] / "eval/results/noisy_pong/oracle/solvability.csv") as curve:
+        (row,) = [r for r in csv.DictReader(curve) if (r["agent"], float(r["flip_prob"]), r["delay"]) == ("oracle", flip, delay)]
+    assert int(row["games"]) == 9 and float(row["mean"]) >= 15
+    args = type("Args", (), {"delays": ["1-2"], "flip_probs": [0.3], "seeds": [0], "games": 1,
+                             "agents": ["oracle", "random"]})()
+    cells = {(job["agent"], job["flip_prob"], job["delay"]) for job in plan(args)}
+    assert cells == {("oracle", 0.3, "1-2"), ("random", flip, delay)}

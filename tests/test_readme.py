@@ -58,16 +58,10 @@ def _markdown_row(path: str, *first_cells: str) -> list[str]:
 
 
 def _noisy_pong_oracle() -> list[float]:
-    """The NoisyPong oracle at the default camera (flip 0.3, delay 1–3): mean ± std over seeds."""
+    """The NoisyPong oracle at the default camera (flip 0.2, delay 1): mean ± std over seeds."""
     (row,) = [row for row in _rows(RESULTS / "noisy_pong/oracle/solvability.csv")
-              if (row["agent"], row["flip_prob"], row["delay"]) == ("oracle", "0.3", "1-3")]  # fmt: skip
+              if (row["agent"], row["flip_prob"], row["delay"]) == ("oracle", "0.2", "1")]  # fmt: skip
     return [float(row["mean"]), float(row["std"])]
-
-
-def _noisy_pong_random() -> list[float]:
-    """Chance on NoisyPong-v0: the random agent's per-run row (mean ± std over its 10 episodes)."""
-    score = _markdown_row("noisy_pong/README.md", "noisy", "random")[4]
-    return [float(number) for number in NUMBER.findall(score)[:2]]
 
 
 def _meta_utility() -> dict[str, list[float]]:
@@ -94,9 +88,9 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             }
             for agent in ("scal_rl", "scal_rl_no_history", "ppo_frontend_history", "ppo")
         },
-        ("NoisyPong-v0 (raw score)", "`dqn`, 100k steps, 3"): {
-            "score": _leaderboard("noisy_pong/noisy_100k/leaderboard.csv", "dqn"),
-            "chance": _noisy_pong_random(),
+        ("NoisyPong-v0 (raw score)", "`ppo`, 100k steps, 3"): {
+            "score": _leaderboard("noisy_pong/default_100k/leaderboard.csv", "ppo"),
+            "chance": _leaderboard("noisy_pong/default_100k/leaderboard.csv", "random"),
             "reference": [*_noisy_pong_oracle(), *_leaderboard("noisy_pong/clean_100k/leaderboard.csv", "dqn")],
         },
         ("SynapseGradMimicry-v0 (held-out accuracy)", "`ppo`, per-event credit, 3"): {

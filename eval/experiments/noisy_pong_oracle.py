@@ -31,10 +31,13 @@ from threadpoolctl import threadpool_limits
 
 import envs  # noqa: F401
 from agents.registry import make_agent
+from envs.noisy_pong_config import NoisyPongConfig
 from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3)
-DELAYS = {"off": None, "1": (1, 1), "1-3": (1, 3)}
+DELAYS = {"off": None, "1": (1, 1), "1-2": (1, 2), "1-3": (1, 3)}
+# the env's default camera, where random (chance) plays
+DEFAULT_CELL = (NoisyPongConfig().flip_prob, next(k for k, v in DELAYS.items() if v == NoisyPongConfig().obs_delay))
 FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seconds", "cpu_seconds"]
 
 
@@ -69,7 +72,7 @@ def play_one_game(job: dict) -> dict:
 def plan(args: argparse.Namespace) -> list[dict]:
     """Every game to play, first games of every cell first."""
     cells = [("oracle", f, d) for d in args.delays for f in args.flip_probs]
-    cells += [("pong_clean_reference", 0.0, "off"), ("random", 0.3, "1-3")]
+    cells += [("pong_clean_reference", 0.0, "off"), ("random", *DEFAULT_CELL)]
     return [
         {"agent": agent, "flip_prob": flip, "delay": delay, "seed": seed, "game": game}
         for game in range(args.games)
@@ -124,7 +127,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for delay, marker in (("off", "o"), ("1-3", "s")):
+    for delay, marker in zip(DELAYS, "o^ds", strict=True):
         cell = sorted((r for r in rows if r["agent"] == "oracle" and r["delay"] == delay), key=lambda r: r["flip_prob"])
         if cell:
             ax.errorbar([r["flip_prob"] for r in cell], [r["mean"] for r in cell], yerr=[r["std"] for r in cell],
