@@ -20,7 +20,7 @@ from agents.noisy_pong_oracle.likelihood import ball_llr_map, field_evidence, pa
 from agents.oracle import CartPoleOracle
 from agents.registry import load_agent, make_agent
 from envs.noisy_pong_config import NoisyPongConfig
-from eval.experiments.noisy_pong_oracle import DEFAULT_CELL, plan
+from eval.experiments.noisy_pong_oracle import DEFAULT_CELL, delay_name, plan
 
 CLEAN = {"flip_prob": 0.0, "obs_delay": None}
 
@@ -261,3 +261,8 @@ def test_the_default_camera_is_one_the_oracle_solves():
                              "agents": ["oracle", "random"]})()
     cells = {(job["agent"], job["flip_prob"], job["delay"]) for job in plan(args)}
     assert cells == {("oracle", 0.3, "1-2"), ("random", flip, delay)}
+
+
+@pytest.mark.parametrize("obs_delay, name", [(None, "off"), ((0, 0), "off"), ((1, 1), "1"), ([1, 3], "1-3")])
+def test_delay_names_match_the_driver_cells(obs_delay, name):
+    assert delay_name(obs_delay) == name

@@ -24,6 +24,7 @@ import csv
 import multiprocessing
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -31,13 +32,20 @@ from threadpoolctl import threadpool_limits
 
 import envs  # noqa: F401
 from agents.registry import make_agent
-from envs.noisy_pong_config import NoisyPongConfig
+from envs.noisy_pong_config import NoisyPongConfig, parse_obs_delay
 from train.environments import EVAL_SEED_OFFSET
 
 FLIP_PROBS = (0.0, 0.1, 0.2, 0.3)
-DELAYS = {"off": None, "1": (1, 1), "1-2": (1, 2), "1-3": (1, 3)}
-# the env's default camera, where random (chance) plays
-DEFAULT_CELL = (NoisyPongConfig().flip_prob, next(k for k, v in DELAYS.items() if v == NoisyPongConfig().obs_delay))
+
+
+def delay_name(obs_delay: Any) -> str:
+    """``"off"``, ``"1"`` or ``"1-3"``: the name of an ``obs_delay`` in the cells and ``--delays``."""
+    low, high = parse_obs_delay(obs_delay)
+    return "off" if high == 0 else str(low) if low == high else f"{low}-{high}"
+
+
+DELAYS = {delay_name(delay): delay for delay in (None, (1, 1), (1, 2), (1, 3), NoisyPongConfig().obs_delay)}
+DEFAULT_CELL = (NoisyPongConfig().flip_prob, delay_name(NoisyPongConfig().obs_delay))  # where random (chance) plays
 FIELDS = ["agent", "flip_prob", "delay", "seed", "game", "score", "steps", "seconds", "cpu_seconds"]
 
 
@@ -127,7 +135,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for delay, marker in zip(DELAYS, "o^ds", strict=True):
+    for delay, marker in zip(DELAYS, "o^dsvp", strict=False):
         cell = sorted((r for r in rows if r["agent"] == "oracle" and r["delay"] == delay), key=lambda r: r["flip_prob"])
         if cell:
             ax.errorbar([r["flip_prob"] for r in cell], [r["mean"] for r in cell], yerr=[r["std"] for r in cell],
