@@ -34,6 +34,7 @@ AGENTS: dict[str, AgentEntry] = {
     "a2c": AgentEntry("stable_baselines3.A2C", True, "Advantage Actor-Critic (SB3)"),
     "dqn": AgentEntry("stable_baselines3.DQN", True, "Deep Q-Network (SB3)"),
     "recurrent_ppo": AgentEntry("sb3_contrib.RecurrentPPO", True, "PPO with an LSTM policy (sb3-contrib)"),
+    "ppo_fast": AgentEntry("stable_baselines3.PPO", True, "PPO with the CPU-fast Atari CNN (channels-last, bfloat16)"),
     "ppo_frontend": AgentEntry("stable_baselines3.PPO", True, "PPO on SCAL-RL's front end (4 frames, block means)"),
     "a2c_frontend": AgentEntry("stable_baselines3.A2C", True, "A2C on SCAL-RL's front end (4 frames, block means)"),
     "dqn_frontend": AgentEntry("stable_baselines3.DQN", True, "DQN on SCAL-RL's front end (4 frames, block means)"),

@@ -13,15 +13,9 @@ import argparse
 import time
 
 import torch
+from training_speed import training_fps
 
 from agents.scal.memory import EpisodicMemory
-from train.run import main as train_main
-
-
-def training_fps(agent: str, steps: int, env_kwargs: list[str]) -> float:
-    argv = ["--agent", agent, "-n", str(steps), "--eval-freq", "0", "--save-freq", "0", "--no-tensorboard"]
-    summary = train_main([*argv, "--final-eval-episodes", "1", "--verbose", "0", "-f", "logs/bench_scal", *env_kwargs])
-    return summary["timesteps"] / summary["train_seconds"]
 
 
 def retrieval_ms(entries: int = 10_000, dim: int = 64, repeats: int = 200) -> float:
@@ -47,7 +41,8 @@ def main() -> None:
     totals = {agent: 0.0 for agent in args.agents}
     for _ in range(args.repeats):
         for agent in args.agents:
-            totals[agent] += args.steps / training_fps(agent, args.steps, env_kwargs)
+            argv = ["--agent", agent, "-n", str(args.steps), *env_kwargs]
+            totals[agent] += args.steps / training_fps(argv, "logs/bench_scal")
     reference, measured = args.agents
     fps = {agent: args.steps * args.repeats / seconds for agent, seconds in totals.items()}
     print(f"NoisyCartPole-v0 {' '.join(args.env_kwargs)}: {args.steps} steps x {args.repeats}, torch threads 1")

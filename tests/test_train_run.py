@@ -57,6 +57,19 @@ def test_run_folder_tensorboard_and_checkpoints(log_folder):
     assert "charts/episodic_return" in tags and "eval/mean_reward" in tags and "rollout/ep_rew_mean" in tags
 
 
+def test_evaluation_envs_side_by_side(log_folder):
+    argv = ["--agent", "ppo", "-f", log_folder, "--eval-freq", "256", "--eval-episodes", "4", "--n-eval-envs", "3",
+            "--final-eval-episodes", "5", "--verbose", "0", *AGENT_BUDGETS["ppo"]]
+    summary = main(argv)
+    run_dir = Path(summary["run_dir"])
+    assert yaml.safe_load((run_dir / "config.yml").read_text())["n_eval_envs"] == 3
+    evaluations = np.load(run_dir / "evaluations.npz")
+    assert evaluations["results"].shape == (2, 4)  # every periodic evaluation has all its episodes
+    assert summary["eval_episodes"] == len(summary["eval_returns"]) == 5
+    again = main(argv)  # the held-out evaluation seeds are the same for the same seed
+    assert again["eval_returns"] == summary["eval_returns"]
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -64,6 +77,8 @@ def test_run_folder_tensorboard_and_checkpoints(log_folder):
         (["--n-envs", "0"], "--n-envs"),
         (["--env-kwargs", "flip_prob"], "key:value"),
         (["--eval-episodes", "0"], "--eval-episodes"),
+        (["--n-eval-envs", "0"], "--n-eval-envs 0: must be >= 1"),
+        (["--allocator", "huge"], "invalid choice: 'huge'"),
     ],
 )
 def test_bad_flags_exit_with_a_message(argv, message, capsys, log_folder):

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import yaml
 
 from agents.registry import AGENTS
+from train.allocator import ALLOCATORS
 
 
 def parse_key_values(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-freq", type=int, default=10_000, help="evaluate every N steps (<=0: never)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per periodic evaluation")
     parser.add_argument("--final-eval-episodes", type=int, default=20, help="episodes of the final evaluation")
+    parser.add_argument("--n-eval-envs", type=int, default=1,
+                        help="evaluation envs run side by side (held-out seeds seed+offset+i; one batched forward "
+                             "pass per step: faster evaluation of CNN agents)")
     parser.add_argument("--save-freq", type=int, default=0, help="also checkpoint every N steps (<=0: only by time)")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0, help="autosave every M minutes (<=0: never)")
     parser.add_argument("--keep-checkpoints", type=int, default=3, help="keep the newest N checkpoints (plus the best)")
@@ -104,13 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
     parser.add_argument("--num-threads", type=int, default=-1,
                         help="torch CPU threads (-1: torch's default); 1 is often fastest for small networks")
+    parser.add_argument("--allocator", default="retain", choices=ALLOCATORS,
+                        help="retain: keep freed memory for reuse (fewer page faults, faster CNN training on CPU); "
+                             "system: the C library's defaults (train/allocator.py)")
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="SB3 verbosity")
     return parser
 
 
 # Flags a resumed session may set (others, and these when not given, come from the run's args.yml).
 SESSION_FLAGS = (
-    "resume", "steps", "hours", "progress", "verbose", "device", "num_threads", "checkpoint_minutes", "keep_checkpoints",
+    "resume", "steps", "hours", "progress", "verbose", "device", "num_threads", "allocator", "checkpoint_minutes", "keep_checkpoints",
     "save_freq", "final_eval_episodes", "gym_packages",
 )
 
@@ -163,6 +170,8 @@ def _check_run_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--n-envs {args.n_envs}: must be >= 1 (or -1 for the hyperparameter file)")
     if args.eval_episodes < 1:
         parser.error(f"--eval-episodes {args.eval_episodes}: must be >= 1")
+    if args.n_eval_envs < 1:
+        parser.error(f"--n-eval-envs {args.n_eval_envs}: must be >= 1")
     if args.max_prototypes is not None and not args.neurogenesis:
         parser.error(f"--max-prototypes {args.max_prototypes}: needs --neurogenesis")
     if args.max_prototypes is not None and args.max_prototypes < 1:

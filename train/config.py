@@ -34,6 +34,7 @@ class RunConfig:
     env_wrapper: str | list | None = None
     frame_stack: int | None = None
     callback: str | list | None = None
+    n_eval_envs: int = 1  # evaluation envs stepped together (their episodes share one batched forward pass)
 
     @property
     def run_name(self) -> str:
@@ -76,6 +77,7 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         n_timesteps=_whole_number("n_timesteps", run_values.pop("n_timesteps", 0)),
         n_envs=_whole_number("n_envs", run_values.pop("n_envs", 1)),
         env_kwargs=dict(args.env_kwargs),
+        n_eval_envs=getattr(args, "n_eval_envs", 1),
         hyperparams=hyperparams,
         **run_values,
     )

@@ -85,7 +85,7 @@ class PicklableVecTransposeImage(_PicklableVecEnvWrapper, VecTransposeImage):
 def make_env(config: RunConfig, *, evaluation: bool, n_envs: int | None = None) -> VecEnv:
     """Build the training VecEnv, or an evaluation VecEnv with disjoint seeds and frozen statistics."""
     seed = config.seed + (EVAL_SEED_OFFSET if evaluation else 0)
-    n_envs = n_envs or (1 if evaluation else config.n_envs)
+    n_envs = n_envs or (config.n_eval_envs if evaluation else config.n_envs)
     if config.env_id in MULTI_AGENT_ENVS:  # PettingZoo: one VecEnv slot per agent (envs.synapse_multi.vec_adapter)
         env = make_multi_agent_vec_env(config.env_id, n_envs, seed, config.env_kwargs)
     else:

@@ -25,6 +25,7 @@ from stable_baselines3.common.utils import set_random_seed
 
 from agents.hyperparams import merge_entries, resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, load_agent
+from train.allocator import configure_allocator
 from train.callbacks import EpisodicReturnCallback
 from train.checkpoint import CheckpointContents, apply_retention, load_checkpoint, restore_rng, save_checkpoint
 from train.checks import UsageError, build_agent, build_env, check_budget, check_device, check_reference_agent_fits
@@ -206,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if getattr(args, "num_threads", -1) > 0:
         torch.set_num_threads(args.num_threads)
+    configure_allocator(getattr(args, "allocator", "retain"))
     config, run_dir, train_env, eval_env, model, checkpoint = start_or_resume(args)
 
     learns = get_entry(config.agent).learns
