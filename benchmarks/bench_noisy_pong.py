@@ -12,8 +12,8 @@ slows down mid-run affects both sides alike. Actions are a fixed cycle through t
 The oracle's speed has its own benchmark: ``benchmarks/bench_noisy_pong_oracle.py``.
 
 ``--train``: PPO's training steps/s on NoisyPong-v0 (``train/run.py``, no periodic evaluation, torch's default
-threads) for each set-up of ``TRAIN_VARIANTS`` against the pipeline before the speed-ups (``ppo``: SB3's float32
-NatureCNN; the C library's allocator), each run in a fresh process (the allocator setting is per process),
+threads) for each set-up of ``TRAIN_VARIANTS`` against the reference (``ppo``: SB3's float32 NatureCNN, with
+the C library's allocator), each run in a fresh process (the allocator setting is per process),
 interleaved; the ratio is total reference time over total variant time.
 """
 
@@ -34,7 +34,7 @@ import envs  # noqa: F401
 gym.register_envs(ale_py)
 
 _NIPS = "policy_kwargs:{features_extractor_class: agents.fast_cnn.FastCNN, features_extractor_kwargs: {precision: bf16, architecture: nips}}"
-#: PPO set-ups compared by ``--train`` (``train/run.py`` arguments); the first is the pipeline before the speed-ups.
+#: PPO set-ups compared by ``--train`` (``train/run.py`` arguments); the first is the reference.
 TRAIN_VARIANTS = {
     "ppo, system allocator (reference)": ["--agent", "ppo", "--allocator", "system"],
     "ppo": ["--agent", "ppo"],
