@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-points", type=int, default=10, help="periodic evaluations per run (learning curve)")
     parser.add_argument("--eval-episodes", type=int, default=10, help="episodes per periodic evaluation")
     parser.add_argument("--final-eval-episodes", type=int, default=20, help="episodes of each run's final evaluation")
+    parser.add_argument("--n-eval-envs", type=int, default=1,
+                        help="evaluation envs each run steps side by side (faster evaluation of CNN agents)")
     parser.add_argument("--bootstrap-reps", type=int, default=2000, help="bootstrap resamples of the IQM CI")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse finished runs in the log folder instead of retraining"
@@ -108,7 +110,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.runs is not None and args.runs < 1:
         raise ValueError(f"--runs must be >= 1, got {args.runs}")
     args.seeds = list(range(args.runs)) if args.runs is not None else args.seeds or [0, 1, 2]
-    for flag in ("jobs", "eval_points", "eval_episodes", "final_eval_episodes", "bootstrap_reps"):
+    for flag in ("jobs", "eval_points", "eval_episodes", "final_eval_episodes", "n_eval_envs", "bootstrap_reps"):
         if getattr(args, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     if min(args.seeds) < 0 or len(set(args.seeds)) != len(args.seeds):
@@ -146,7 +148,7 @@ def check_runs_fit(args: argparse.Namespace) -> None:
 
 def build_specs(args: argparse.Namespace) -> list[RunSpec]:
     """Every (env, sweep value, agent, seed), with each agent's step budget resolved."""
-    evaluation = {key: getattr(args, key) for key in ("eval_points", "eval_episodes", "final_eval_episodes")}
+    evaluation = {key: getattr(args, key) for key in ("eval_points", "eval_episodes", "final_eval_episodes", "n_eval_envs")}
     specs = []
     for env, value, agent in itertools.product(args.envs, args.sweep_values, args.agents):
         env_kwargs = dict(args.env_kwargs)

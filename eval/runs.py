@@ -40,6 +40,7 @@ class RunSpec:
         eval_points: periodic evaluations over training (the learning curve).
         eval_episodes: episodes per periodic evaluation.
         final_eval_episodes: episodes of the final evaluation (the leaderboard score).
+        n_eval_envs: evaluation envs run side by side (``train/run.py --n-eval-envs``).
     """
 
     env: str
@@ -50,6 +51,7 @@ class RunSpec:
     eval_points: int = 10
     eval_episodes: int = 10
     final_eval_episodes: int = 20
+    n_eval_envs: int = 1
 
     @cached_property
     def setup(self) -> str:
@@ -73,7 +75,8 @@ class RunSpec:
         argv = train_argv(self.env, self.agent, self.seed, self.n_timesteps, dict(self.env_kwargs))
         return argv + [
             "-f", str(log_folder), "--eval-freq", str(eval_freq), "--eval-episodes", str(self.eval_episodes),
-            "--final-eval-episodes", str(self.final_eval_episodes), "--save-freq", "0",
+            "--final-eval-episodes", str(self.final_eval_episodes), "--n-eval-envs", str(self.n_eval_envs),
+            "--save-freq", "0",
             "--no-tensorboard", "--verbose", "0",
         ]  # fmt: skip
 

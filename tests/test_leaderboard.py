@@ -157,6 +157,7 @@ def test_ray_stability_and_sweep(tmp_path, leaderboard):
         (["--seeds", "0", "--runs", "2"], "either --seeds or --runs"),
         (["--runs", "0"], "--runs must be >= 1"),
         (["--jobs", "0"], "--jobs must be >= 1"),
+        (["--n-eval-envs", "0"], "--n-eval-envs must be >= 1"),
         (["--seeds", "1", "1"], "distinct non-negative"),
         (["--sweep", "flip_prob"], "--sweep expects KEY=V1,V2"),
         (["--agents", "nope"], "allowed: "),
@@ -169,6 +170,14 @@ def test_ray_stability_and_sweep(tmp_path, leaderboard):
 def test_invalid_arguments_raise_value_error(argv, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_args(argv)
+
+
+def test_evaluation_envs_reach_each_run_and_leave_its_key_alone():
+    one, three = (build_specs(parse_args(["--agents", "ppo", "--seeds", "0", "-n", "256", *extra]))[0]
+                  for extra in ([], ["--n-eval-envs", "3"]))
+    argv = three.argv("logs")
+    assert argv[argv.index("--n-eval-envs") + 1] == "3"
+    assert one.key == three.key  # how a run is evaluated is not what it trains: --reuse still finds it
 
 
 def test_progress_line_counts_and_eta():
