@@ -29,7 +29,8 @@ class SCALCallback(BaseCallback):
     With a growing perception (``neurogenesis``, :mod:`agents.scal.growth`) the mean ``|advantage|`` of each
     on-policy rollout feeds its TD-error trigger, and each growth event is logged as one line.
     TensorBoard keys: ``scal/spike_rate``, ``scal/threshold_mean``, ``scal/prototype_drift``,
-    ``scal/ucb_bonus``, ``scal/memory_size``, ``scal/prototypes_reseeded``, ``scal/prototypes_active``.
+    ``scal/ucb_bonus``, ``scal/memory_size``, ``scal/prototypes_reseeded``, ``scal/prototypes_active`` (and
+    ``scal/patch_prototype_drift`` for :class:`~agents.scal.conv_perception.SCALConvPerception`).
 
     Args:
         consolidate_freq: steps between consolidations (<= 0: never).
@@ -124,6 +125,8 @@ class SCALCallback(BaseCallback):
         self.logger.record("scal/prototypes_reseeded", self._reseeded)
         self.logger.record("scal/plasticity", float(perception.plasticity))
         self.logger.record("scal/prototypes_active", perception.n_active_prototypes)
+        if hasattr(perception, "running_patch_drift"):  # the convolutional perception's patch prototypes
+            self.logger.record("scal/patch_prototype_drift", float(perception.running_patch_drift))
         self.log_growth_events()
 
     def log_growth_events(self) -> None:

@@ -12,7 +12,25 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["BinaryFrameStack"]
+__all__ = ["BinaryFrameStack", "image_stack_shape"]
+
+
+def image_stack_shape(observation_space: gym.Space) -> tuple[int, int, int]:
+    """``(frames, height, width)`` of a channels-first ``uint8`` image Box (SB3 transposes ``H x W x C``
+    observations with ``VecTransposeImage`` before the policy); ``ValueError`` for any other space.
+
+    Example:
+        >>> image_stack_shape(gym.spaces.Box(0, 255, (4, 84, 84), np.uint8))
+        (4, 84, 84)
+    """
+    if (
+        not isinstance(observation_space, gym.spaces.Box)
+        or observation_space.dtype != np.uint8
+        or len(observation_space.shape) != 3
+    ):
+        raise ValueError(f"observation_space={observation_space} must be a channels-first uint8 image Box (frames, H, W)")
+    frames, height, width = (int(n) for n in observation_space.shape)
+    return frames, height, width
 
 
 class BinaryFrameStack(gym.ObservationWrapper):

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from agents.scal.frames import image_stack_shape
 from agents.scal.perception import SCALPerception
 
 __all__ = ["SCALImagePerception"]
@@ -54,15 +55,7 @@ class SCALImagePerception(SCALPerception):
     """
 
     def __init__(self, observation_space: gym.Space, patch_size: int = 4, n_components: int = 0, **kwargs: Any) -> None:
-        if (
-            not isinstance(observation_space, gym.spaces.Box)
-            or observation_space.dtype != np.uint8
-            or len(observation_space.shape) != 3
-        ):
-            raise ValueError(
-                f"observation_space={observation_space} must be a channels-first uint8 image Box (frames, H, W)"
-            )
-        n_frames, height, width = (int(n) for n in observation_space.shape)
+        n_frames, height, width = image_stack_shape(observation_space)
         if isinstance(patch_size, bool) or not isinstance(patch_size, int) or not 1 <= patch_size <= min(height, width):
             raise ValueError(f"patch_size={patch_size!r} must be an integer in [1, {min(height, width)}]")
         for name in ("n_frames", "pool_size"):

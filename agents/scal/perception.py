@@ -17,29 +17,17 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 import torch.nn.functional as F
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from agents.frontend import BlockPooling
 from agents.scal.group_prototypes import GroupPrototypes
 from agents.scal.growth import GrowthConfig, GrowthEvent, PrototypeGrowth, check_prototype_counts
+from agents.scal.plasticity import SCALPlasticity, check_flags
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters, soft_reset_lif_run
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name}={value!r} must be > 0")
-
-
-def _check_flags(**flags: bool) -> None:
-    for name, flag in flags.items():
-        if flag not in (True, False):
-            raise ValueError(f"{name}={flag!r} is invalid; allowed: True, False")
-
-
-class SCALPerception(BaseFeaturesExtractor):
+class SCALPerception(SCALPlasticity):
     """Spiking perception layer for any flat binary or ``Box`` observation.
 
     Args:
@@ -125,16 +113,8 @@ class SCALPerception(BaseFeaturesExtractor):
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
             raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
-        _check_positive(gain=gain, target_rate=target_rate, prototype_lr=prototype_lr)
-        if plasticity_half_life is not None:
-            _check_positive(plasticity_half_life=plasticity_half_life)
-        if not 0 < decay < 1:
-            raise ValueError(f"decay={decay!r} must be in (0, 1)")
-        low, high = threshold_bounds
-        if not 0 < low < high:
-            raise ValueError(f"threshold_bounds={threshold_bounds!r} must satisfy 0 < V_th_min < V_th_max")
-        _check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
-                     use_lif=use_lif, neurogenesis=neurogenesis)
+        check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
+                    use_lif=use_lif, neurogenesis=neurogenesis)
         growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
         if group_prototypes < 0:
             raise ValueError(f"group_prototypes={group_prototypes!r} must be >= 0 (0: no per-group prototypes)")
@@ -144,62 +124,24 @@ class SCALPerception(BaseFeaturesExtractor):
         n_slots = n_prototypes if growth is None else growth.running_active.numel()
         n_neurons = (n_slots if use_prototypes else projection_dim) + (0 if groups is None else groups.n_neurons)
         outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
-        super().__init__(observation_space, features_dim=outputs_per_neuron * n_neurons + pooling.n_unpooled)
+        # a subspace as large as the input would be the identity
+        subspace = PrincipalSubspace(pooling.n_pooled, n_components) if 0 < n_components < pooling.n_pooled else None
+        projection = nn.Linear(pooling.n_pooled, projection_dim)
+        prototypes = F.normalize(torch.randn(n_slots, projection_dim), dim=1)  # seeded by SB3's set_random_seed
+        features_dim = outputs_per_neuron * n_neurons + pooling.n_unpooled
+        super().__init__(observation_space, features_dim, prototypes, n_neurons, gain, decay, surrogate_slope, target_rate,
+                         homeostasis_rate, gamma_th, threshold_bounds, prototype_lr, plasticity_half_life)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
         self.pooling = pooling
         self.bipolar, self.frame_size, self.n_pooled = self.pooling.bipolar, self.pooling.frame_size, self.pooling.n_pooled
         self.n_frames, self.n_steps, self.pool_size = n_frames, n_steps, pool_size
-        self.gain, self.decay, self.slope = gain, decay, surrogate_slope
-        self.target_rate, self.homeostasis_rate, self.gamma_th = target_rate, homeostasis_rate, gamma_th
-        self.threshold_bounds = (float(low), float(high))
-        self.prototype_lr = prototype_lr
-        self.plasticity_half_life = plasticity_half_life
-        # set from outside, e.g. to training progress by SCALCallback(anneal_plasticity=True); not saved
-        self.plasticity_scale = 1.0
-        # a subspace as large as the input would be the identity
-        self.subspace = PrincipalSubspace(self.n_pooled, n_components) if 0 < n_components < self.n_pooled else None
-        self.projection = nn.Linear(self.n_pooled, projection_dim)
-        prototypes = F.normalize(torch.randn(n_slots, projection_dim), dim=1)  # seeded by SB3's set_random_seed
-        self.register_buffer("running_prototypes", prototypes)
-        self.register_buffer("running_thresholds", torch.full((n_neurons,), 1.0))
-        self.register_buffer("running_spike_rate", torch.tensor(0.0))
-        self.register_buffer("running_drift", torch.tensor(0.0))
-        self.register_buffer("running_usage", torch.zeros(n_slots))
+        self.subspace = subspace
+        self.projection = projection
         self.growth = growth
         self.groups = groups
-        self.growth_events: list[GrowthEvent] = []  # events since the SCAL callback last logged them; not saved
-        self.register_buffer("running_adaptations", torch.tensor(0.0))
         self.center_inputs = center_inputs
         if center_inputs:
             self.register_buffer("running_input_mean", torch.zeros(self.n_pooled))
-
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
-        """Accept models saved before ``running_adaptations`` existed (their rates never decayed: 0 passes)."""
-        state_dict.setdefault(prefix + "running_adaptations", torch.tensor(0.0))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    @property
-    def plasticity(self) -> float:
-        """Factor on the adaptation rates now: ``plasticity_scale`` (1 unless set), times ``h / (h + n)``
-        with a half-life ``h``."""
-        if self.plasticity_half_life is None:
-            return self.plasticity_scale
-        return self.plasticity_scale * self.plasticity_half_life / (self.plasticity_half_life + float(self.running_adaptations))
-
-    @property
-    def n_prototypes(self) -> int:
-        """Prototype slots (with neurogenesis: ``max_prototypes``, active or not)."""
-        return int(self.running_prototypes.shape[0])
-
-    @property
-    def n_active_prototypes(self) -> int:
-        """Prototypes in use (all of them without neurogenesis)."""
-        return self.n_prototypes if self.growth is None else self.growth.n_active
-
-    def similarities(self, features: torch.Tensor) -> torch.Tensor:
-        """``features @ prototypes.T``; with neurogenesis the inactive prototypes are at -inf."""
-        similarities = features @ self.running_prototypes.T
-        return similarities if self.growth is None else self.growth.masked(similarities)
 
     def pool(self, observations: torch.Tensor) -> torch.Tensor:
         """Bipolar transform and block pooling (centred with ``center_inputs``): ``(batch, frames, n_pooled)``."""
@@ -224,10 +166,6 @@ class SCALPerception(BaseFeaturesExtractor):
     def represent(self, observations: torch.Tensor) -> torch.Tensor:
         """Denoised state representation (projection averaged over frames, unit norm) for memory and value."""
         return F.normalize(self.project(observations).mean(dim=1), dim=-1)
-
-    def assign(self, observations: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest prototype (cosine) of each observation."""
-        return self.similarities(self.represent(observations)).argmax(dim=1)
 
     def input_currents(self, z: torch.Tensor) -> torch.Tensor:
         """LIF input currents ``(batch, frames, neurons)``: ``gain`` times the cosine similarity of the projection
@@ -293,37 +231,6 @@ class SCALPerception(BaseFeaturesExtractor):
         self.running_usage[event.slots] = 1.0 / event.n_active
         self.growth_events.append(event)
         return event
-
-    def update_prototypes(self, features: torch.Tensor) -> None:
-        """SCAL rule: each prototype moves by ``prototype_lr`` toward the mean of the features assigned to it."""
-        assignment = self.similarities(features).argmax(dim=1)
-        counts = torch.bincount(assignment, minlength=self.n_prototypes).float()
-        sums = torch.zeros_like(self.running_prototypes).index_add_(0, assignment, features)
-        used = counts > 0
-        means = sums[used] / counts[used, None]
-        old = self.running_prototypes.clone()
-        rate = self.prototype_lr * self.plasticity
-        self.running_prototypes[used] = F.normalize(old[used] + rate * (means - old[used]), dim=1)
-        self.running_drift.copy_((self.running_prototypes - old).norm(dim=1).mean())
-        self.running_usage.mul_(0.99).add_(0.01 * counts / counts.sum())
-
-    def update_thresholds(self, rates: torch.Tensor, variance: torch.Tensor) -> None:
-        """Homeostasis toward ``target_rate`` then the phase-critical rule, clipped to the bounds."""
-        plasticity = self.plasticity
-        homeostasis = torch.exp(plasticity * self.homeostasis_rate * (rates - self.target_rate) / self.target_rate)
-        phase_critical = 1.0 - plasticity * self.gamma_th * variance
-        thresholds = self.running_thresholds * homeostasis * phase_critical
-        self.running_thresholds.copy_(thresholds.clamp(*self.threshold_bounds))
-        if self.growth is None:
-            self.running_spike_rate.copy_(rates.mean())
-        else:  # the active neurons' rate; the growth module keeps each neuron's for the saturation trigger
-            self.running_spike_rate.copy_(rates[self.growth.mask > 0].mean())
-            self.growth.record_rates(rates)
-
-    def replace_prototypes(self, indices: torch.Tensor, centroids: torch.Tensor) -> None:
-        """Reseed the prototypes at ``indices`` (e.g. unused ones) with consolidated memory centroids."""
-        self.running_prototypes[indices] = F.normalize(centroids, dim=1)
-        self.running_usage[indices] = 1.0 / self.n_prototypes
 
 
 def _growth_module(

@@ -17,6 +17,7 @@ from stable_baselines3.dqn.policies import DQNPolicy
 
 from agents.scal.memory import EpisodicMemory
 from agents.scal.perception import SCALPerception
+from agents.scal.plasticity import SCALPlasticity
 from agents.scal.value import SCALValueStats
 
 
@@ -42,10 +43,13 @@ class SCALComponents:
 
     def _attach_scal(self, memory_capacity: int, ucb_beta: float) -> None:
         perception = self.scal_perception
-        if not isinstance(perception, SCALPerception):
-            raise ValueError(f"features_extractor_class must be SCALPerception, got {type(perception).__name__}")
+        if not isinstance(perception, SCALPlasticity):
+            raise ValueError(
+                "features_extractor_class must be a SCAL perception (SCALPerception, SCALImagePerception, "
+                f"SCALConvPerception), got {type(perception).__name__}"
+            )
         self.memory_capacity, self.ucb_beta = memory_capacity, ucb_beta
-        self.scal_memory = EpisodicMemory(memory_capacity, perception.projection.out_features, perception.n_prototypes)
+        self.scal_memory = EpisodicMemory(memory_capacity, perception.representation_dim, perception.n_prototypes)
         self.scal_value = SCALValueStats(int(self.action_space.n), perception.n_prototypes, beta=ucb_beta)
 
     def _scal_parameters(self) -> dict[str, Any]:
@@ -63,7 +67,7 @@ class SCALQPolicy(SCALComponents, DQNPolicy):
     """
 
     @property
-    def scal_perception(self) -> SCALPerception:
+    def scal_perception(self) -> SCALPlasticity:
         return self.q_net.features_extractor
 
     def _predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
@@ -81,5 +85,5 @@ class SCALActorCriticPolicy(SCALComponents, ActorCriticPolicy):
     """
 
     @property
-    def scal_perception(self) -> SCALPerception:
+    def scal_perception(self) -> SCALPlasticity:
         return self.features_extractor if self.share_features_extractor else self.pi_features_extractor
