@@ -140,6 +140,8 @@ def test_represent_is_unit_norm_in_the_state_prototypes_space():
         (SPACE, {"threshold_bounds": (1.0, 0.5)}, "threshold_bounds"),
         (SPACE, {"head_channels": [32, 0]}, r"head_channels=\[32, 0\]"),
         (SPACE, {"frame_spikes": "yes"}, "frame_spikes='yes'"),
+        (SPACE, {"head_channels": 32}, "head_channels=32"),
+        (SPACE, {"pool_size": 4, "head_channels": [8, 8]}, r"head_channels=\[8, 8\] shrink the \(2, 2\) maps"),
     ],
 )
 def test_bad_arguments_name_the_argument(space, kwargs, message):

@@ -36,9 +36,9 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
-def _conv_head(in_channels: int, channels: list[int]) -> nn.Sequential:
+def _conv_head(in_channels: int, channels: tuple[int, ...] | list[int]) -> nn.Sequential:
     """Trainable 3x3 convolutions with ReLU (the first with stride 2) over the spike maps, then flatten."""
-    if any(isinstance(width, bool) or not isinstance(width, int) or width < 1 for width in channels):
+    if not isinstance(channels, (list, tuple)) or any(isinstance(width, bool) or not isinstance(width, int) or width < 1 for width in channels):
         raise ValueError(f"head_channels={channels!r} must be positive integers (empty: no head)")
     layers: list[nn.Module] = []
     for index, width in enumerate(channels):
@@ -117,9 +117,12 @@ class SCALConvPerception(SCALPlasticity):
         state_prototypes = F.normalize(torch.rand(n_prototypes, n_patch_prototypes * state_grid**2), dim=1)
         check_flags(frame_spikes=frame_spikes)
         n_maps = (n_frames + 1 if frame_spikes else 2) * n_patch_prototypes
-        head = _conv_head(n_maps, list(head_channels))
-        with torch.no_grad():
-            features_dim = int(head(torch.zeros(1, n_maps, *pooled_grid)).shape[1])
+        head = _conv_head(n_maps, head_channels)
+        try:
+            with torch.no_grad():
+                features_dim = int(head(torch.zeros(1, n_maps, *pooled_grid)).shape[1])
+        except RuntimeError as error:
+            raise ValueError(f"head_channels={head_channels!r} shrink the {pooled_grid} maps below a 3x3 kernel") from error
         super().__init__(observation_space, features_dim, state_prototypes, n_patch_prototypes, gain, decay, surrogate_slope,
                          target_rate, homeostasis_rate, gamma_th, threshold_bounds, prototype_lr, plasticity_half_life)
         self.n_frames, self.patch_size, self.stride = n_frames, patch_size, stride
