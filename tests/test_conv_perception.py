@@ -10,6 +10,7 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
+from agents.registry import load_agent
 from agents.scal.conv_perception import SCALConvPerception
 from train.run import main
 
@@ -177,3 +178,21 @@ def test_scal_rl_on_pong_saves_and_resumes_the_conv_perception_exactly(tmp_path)
     initial = SCALConvPerception(actual.scal_perception._observation_space, n_patch_prototypes=4, pool_size=3)
     assert not torch.equal(actual.scal_perception.running_patch_prototypes, initial.running_patch_prototypes)
     assert len(actual.scal_memory) > 0
+
+
+def test_scal_dqn_trains_on_the_conv_perception_with_a_head(tmp_path):
+    """The Q policy takes the conv perception; its trainable head travels with the model."""
+    conf = tmp_path / "conv.yml"
+    conf.write_text(CONF.replace("net_arch: {pi: [32], vf: [32]}", "net_arch: [32]").replace(
+        "pool_size: 3}", "pool_size: 1, frame_spikes: true, head_channels: [8]}"))
+    summary = main([
+        "--env", "NoisyPong-v0", "--agent", "scal_dqn", "--seed", "0", "-conf", str(conf), "-n", "256",
+        "--env-kwargs", "max_num_frames_per_episode:2000", "--eval-freq", "0", "--final-eval-episodes", "1",
+        "--no-tensorboard", "--verbose", "0", "--checkpoint-minutes", "0", "-f", str(tmp_path),
+        "-params", "learning_starts:64", "buffer_size:1000",
+    ])  # fmt: skip
+    policy = load_agent("scal_dqn", f"{summary['run_dir']}/model.zip").policy
+    perception = policy.scal_perception
+    assert isinstance(perception, SCALConvPerception) and perception.frame_spikes
+    assert float(perception.running_adaptations) > 0  # adapted in the gradient steps
+    assert sum(p.numel() for p in perception.head.parameters()) == 8 * (5 * 4 * 9 + 1)
