@@ -140,3 +140,66 @@ class CartPoleOracle(ReferenceAgent):
         state["sent"] = np.concatenate([(2.0 * actions - 1.0)[:, None] * physics.FORCE_MAG, state["sent"][:, :-1]], 1)
         state["fresh"][:] = False
         return (actions if observation.ndim > 1 else actions[0]), state
+
+
+class WindowedCartPoleOracle(CartPoleOracle):
+    """The oracle restricted to the last ``window`` observations: what an agent with a frame stack can infer.
+
+    At every step the Kalman filter starts again, ``window`` observations back, from a prior that knows only
+    the code's range (uniform over it), and runs over the stacked observations with the forces actually
+    sent; the control law is the oracle's. While the episode is shorter than the window it is the oracle.
+
+    Args:
+        env: as :class:`CartPoleOracle`.
+        window: observations the filter may use (>= 1).
+    """
+
+    name = "oracle_window"
+
+    def __init__(self, env: Any, seed: int | None = None, window: int = 4) -> None:
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise ValueError(f"window={window!r} must be an integer >= 1")
+        super().__init__(env, seed)
+        self.window = int(window)
+        self.window_cov = np.diag((self.config.code().high / np.sqrt(3.0)) ** 2)
+
+    def initial_state(self, n: int) -> dict:
+        state = super().initial_state(n)
+        state["recent"] = [[] for _ in range(n)]  # per env: (observation, forces sent before it) of the window
+        return state
+
+    def _filter_window(self, recent: list) -> np.ndarray:
+        """Filtered state mean after the window's observations (one env)."""
+        state = CartPoleOracle.initial_state(self, 1)
+        if len(recent) == self.window and recent[0][2] > 0:  # the window starts after the episode's start
+            state["cov"][0] = self.window_cov
+        for index, (bits, sent, _) in enumerate(recent):
+            state["sent"][0] = sent
+            if index:
+                self._predict_step(state)
+            self._update(state, bits[None])
+        return state["mean"][0]
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: dict | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, dict]:
+        bits = np.atleast_2d(observation)
+        if state is None:
+            state = self.initial_state(len(bits))
+        if episode_start is not None:
+            for env_index in np.flatnonzero(episode_start):
+                state["recent"][env_index] = []
+                state["sent"][env_index] = np.nan
+        actions = np.zeros(len(bits), dtype=np.int64)
+        for env_index, recent in enumerate(state["recent"]):
+            step = recent[-1][2] + 1 if recent else 0
+            recent.append((bits[env_index].copy(), state["sent"][env_index].copy(), step))
+            del recent[: -self.window]
+            actions[env_index] = int(-self._filter_window(recent) @ self.gain > 0)
+        forces = (2.0 * actions - 1.0)[:, None] * physics.FORCE_MAG
+        state["sent"] = np.concatenate([forces, state["sent"][:, :-1]], 1)
+        return (actions if observation.ndim > 1 else actions[0]), state

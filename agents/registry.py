@@ -44,6 +44,9 @@ AGENTS: dict[str, AgentEntry] = {
     "ppo_frontend_history": AgentEntry(
         "stable_baselines3.PPO", True, "PPO on SCAL-RL's front end plus its last 2 actions"
     ),
+    "ppo_frontend_8frames": AgentEntry(
+        "stable_baselines3.PPO", True, "PPO on SCAL-RL's NoisyCartPole input: 8 frames (block means), last 8 actions"
+    ),
     "scal_rl": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL: spiking perception, memory, UCB value (algo per env: scal_rl.yml)"
     ),
@@ -57,6 +60,9 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_no_subspace": AgentEntry("stable_baselines3.PPO", True, "SCAL-RL ablation: no principal subspace"),
     "scal_rl_no_memory": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: no episodic memory, spiking TD or UCB bonus"
+    ),
+    "scal_rl_no_frame_features": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: no per-frame projections (rates and potentials only)"
     ),
     "scal_rl_no_history": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: without its last 2 actions (NoisyCartPole)"

@@ -111,18 +111,19 @@ DQN_SHORT = ["-params", "buffer_size:2000", "learning_starts:64", "train_freq:64
 
 
 @pytest.mark.parametrize(
-    "agent, history_bits",
-    [("ppo_frontend", 0), ("a2c_frontend", 0), ("dqn_frontend", 0), ("recurrent_ppo_frontend", 0),
-     ("ppo_frontend_history", 4), ("scal_rl", 4), ("scal_rl_no_history", 0)],
+    "agent, n_frames, history_bits",
+    [("ppo_frontend", 4, 0), ("a2c_frontend", 4, 0), ("dqn_frontend", 4, 0), ("recurrent_ppo_frontend", 4, 0),
+     ("ppo_frontend_history", 4, 4), ("ppo_frontend_8frames", 8, 16), ("scal_rl", 8, 16), ("scal_rl_history", 4, 4),
+     ("scal_rl_no_history", 4, 0)],
 )
-def test_frontend_agents_train_on_pooled_stacked_frames(agent, history_bits, log_folder):
+def test_frontend_agents_train_on_pooled_stacked_frames(agent, n_frames, history_bits, log_folder):
     extra = DQN_SHORT if agent == "dqn_frontend" else []
     argv = ["--agent", agent, "-n", "256", "--eval-freq", "0", "--save-freq", "0", "--final-eval-episodes", "1"]
     summary = main([*argv, "-f", log_folder, "--verbose", "0", *SMALL_ENV, *extra])
     model = load_agent(agent, f"{summary['run_dir']}/model.zip")
-    assert model.observation_space == gym.spaces.MultiBinary(4 * 256 + history_bits)
+    assert model.observation_space == gym.spaces.MultiBinary(n_frames * 256 + history_bits)
     extractor = model.policy.q_net.features_extractor if agent == "dqn_frontend" else model.policy.features_extractor
     assert extractor.pooling.n_unpooled == history_bits and extractor.pooling.frame_size == 256
     if not agent.startswith("scal_rl"):
-        assert isinstance(extractor, PooledFrames) and extractor.features_dim == 4 * 16 + history_bits
+        assert isinstance(extractor, PooledFrames) and extractor.features_dim == n_frames * 16 + history_bits
     assert summary["timesteps"] >= 256 and summary["updates"] > 0

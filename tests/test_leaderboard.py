@@ -121,9 +121,10 @@ def test_run_identity_is_the_setup_not_the_agent_name():
     def keys(agent):
         return {spec.key for spec in build_specs(parse_args(["--agents", agent, "--seeds", "0", "-n", "256"]))}
 
-    assert keys("scal_rl") == keys("scal_rl_history")  # scal_rl's NoisyCartPole entry has the action history
-    assert keys("scal_rl") != keys("scal_rl_no_history")
+    assert keys("scal_rl") != keys("scal_rl_history")  # scal_rl's NoisyCartPole entry widens the window
+    assert keys("scal_rl_history") != keys("scal_rl_no_history")
     config = {"n_envs": 1, "hyperparams": {}, "normalize": False, "env_wrapper": None, "callback": None}
+    assert setup_digest("scal_rl", config) == setup_digest("scal_rl_history", config)  # same class, same values
     assert setup_digest("random", config) != setup_digest("oracle", config)  # same values, other agent class
     assert setup_digest("ppo", config) != setup_digest("ppo", {**config, "n_envs": 8})
 

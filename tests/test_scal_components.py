@@ -292,3 +292,26 @@ def test_prototype_update_is_the_exact_scal_step():
     torch.testing.assert_close(perception.running_usage, 0.99 * usage_before + 0.01 * shares, rtol=0, atol=1e-7)
     drift = (expected - before).norm(dim=1).mean()
     assert float(perception.running_drift) == pytest.approx(float(drift), abs=1e-6)
+
+
+def test_frame_features_are_each_frames_projection_in_order():
+    space = gym.spaces.Box(-1, 1, (3 * 16 + 2,), dtype=np.float32)  # 3 stacked frames of 16 inputs, 2 unpooled
+    plain = SCALPerception(space, n_frames=3, pool_size=1, n_components=0, n_prototypes=8, projection_dim=5, n_unpooled=2)
+    perception = SCALPerception(space, n_frames=3, pool_size=1, n_components=0, n_prototypes=8, projection_dim=5,
+                                n_unpooled=2, frame_features=True)
+    perception.load_state_dict(plain.state_dict())
+    plain.eval(), perception.eval()
+    observations = torch.rand(6, 50) * 2 - 1
+    features = perception(observations)
+    assert features.shape == (6, plain.features_dim + 3 * 5) and perception.features_dim == features.shape[1]
+    torch.testing.assert_close(features[:, :16], plain(observations)[:, :16])  # rates and potentials unchanged
+    torch.testing.assert_close(features[:, -2:], observations[:, -2:])  # the unpooled inputs stay last
+    frames = features[:, 16:31].reshape(6, 3, 5)
+    torch.testing.assert_close(frames, perception.project(observations))
+    swapped = observations.clone()
+    swapped[:, :16], swapped[:, 32:48] = observations[:, 32:48], observations[:, :16]
+    moved = perception(swapped)[:, 16:31].reshape(6, 3, 5)
+    torch.testing.assert_close(moved[:, 0], frames[:, 2])  # the order of the frames is kept
+    assert not torch.allclose(moved[:, 0], moved[:, 2])
+    with pytest.raises(ValueError, match="frame_features"):
+        SCALPerception(space, n_frames=3, n_unpooled=2, frame_features=1.5)

@@ -150,7 +150,8 @@ def test_unpooled_inputs_pass_through_the_membrane():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"use_lif": False}, "use_lif=False"), ({"trace_decay": 1.0}, "trace_decay=1.0")],
+    [({"use_lif": False}, "use_lif=False"), ({"trace_decay": 1.0}, "trace_decay=1.0"),
+     ({"frame_features": True}, "frame_features=True")],
 )
 def test_stateful_perception_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -75,6 +75,9 @@ class SCALPerception(SCALPlasticity):
             compared with the pooled slice itself (before the subspace and the projection), one LIF neuron
             each beside the others; 0: none.
         n_groups: equal slices of the pooled frame for ``group_prototypes`` (e.g. the encoded variables).
+        frame_features: also output every frame's projection, oldest first (``n_frames * projection_dim``
+            features, before the unpooled inputs). The spike rates and mean potentials pool the frames; with
+            these the policy can weigh each frame by its age, as a filter over a longer frame stack must.
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -109,12 +112,13 @@ class SCALPerception(SCALPlasticity):
         growth_kwargs: dict | None = None,
         group_prototypes: int = 0,
         n_groups: int = 1,
+        frame_features: bool = False,
     ) -> None:
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
             raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
         check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
-                    use_lif=use_lif, neurogenesis=neurogenesis)
+                    use_lif=use_lif, neurogenesis=neurogenesis, frame_features=frame_features)
         growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
         if group_prototypes < 0:
             raise ValueError(f"group_prototypes={group_prototypes!r} must be >= 0 (0: no per-group prototypes)")
@@ -128,7 +132,7 @@ class SCALPerception(SCALPlasticity):
         subspace = PrincipalSubspace(pooling.n_pooled, n_components) if 0 < n_components < pooling.n_pooled else None
         projection = nn.Linear(pooling.n_pooled, projection_dim)
         prototypes = F.normalize(torch.randn(n_slots, projection_dim), dim=1)  # seeded by SB3's set_random_seed
-        features_dim = outputs_per_neuron * n_neurons + pooling.n_unpooled
+        features_dim = outputs_per_neuron * n_neurons + pooling.n_unpooled + (n_frames * projection_dim if frame_features else 0)
         super().__init__(observation_space, features_dim, prototypes, n_neurons, gain, decay, surrogate_slope, target_rate,
                          homeostasis_rate, gamma_th, threshold_bounds, prototype_lr, plasticity_half_life)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
@@ -140,6 +144,7 @@ class SCALPerception(SCALPlasticity):
         self.growth = growth
         self.groups = groups
         self.center_inputs = center_inputs
+        self.frame_features = frame_features
         if center_inputs:
             self.register_buffer("running_input_mean", torch.zeros(self.n_pooled))
 
@@ -153,15 +158,19 @@ class SCALPerception(SCALPlasticity):
             pooled = pooled - self.running_input_mean
         return pooled
 
+    def denoise(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The pooled frames projected on the principal subspace (adapted first in training mode)."""
+        if self.subspace is None:
+            return pooled
+        if self.training:
+            self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
+        return self.subspace(pooled)
+
     def project(self, observations: torch.Tensor, pooled: torch.Tensor | None = None) -> torch.Tensor:
         """Pooling (unless ``pooled`` is given), subspace, projection and tanh: ``(batch, frames, projection_dim)``."""
         if pooled is None:
             pooled = self.pool(observations)
-        if self.subspace is not None:
-            if self.training:
-                self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
-            pooled = self.subspace(pooled)
-        return torch.tanh(self.projection(pooled))
+        return torch.tanh(self.projection(self.denoise(pooled)))
 
     def represent(self, observations: torch.Tensor) -> torch.Tensor:
         """Denoised state representation (projection averaged over frames, unit norm) for memory and value."""
@@ -202,6 +211,8 @@ class SCALPerception(SCALPlasticity):
                 self._adapt(pooled.detach(), z.detach(), currents.detach(), None if spikes is None else spikes.detach())
         if self.last_potential:  # weighs the frames unlike the mean: their contrast carries the motion
             features.append(potentials[:, -1] / self.gain)
+        if self.frame_features:  # every frame's projection, in order: the policy can weigh them over time
+            features.append(z.flatten(1))
         if self.pooling.n_unpooled:
             features.append(self.pooling.unpooled(observations))
         return torch.cat(features, dim=1)

@@ -53,6 +53,8 @@ class StatefulSCALPerception(SCALPerception):
     def __init__(self, observation_space: gym.Space, trace_decay: float = 0.9, **kwargs: Any) -> None:
         if kwargs.get("use_lif", True) is not True:
             raise ValueError(f"use_lif={kwargs['use_lif']!r} leaves no membrane to carry; allowed: True")
+        if kwargs.get("frame_features", False) is not False:
+            raise ValueError(f"frame_features={kwargs['frame_features']!r} is not carried across steps; allowed: False")
         if not 0 <= trace_decay < 1:
             raise ValueError(f"trace_decay={trace_decay!r} must be in [0, 1)")
         super().__init__(observation_space, **kwargs)
