@@ -158,19 +158,15 @@ class SCALPerception(SCALPlasticity):
             pooled = pooled - self.running_input_mean
         return pooled
 
-    def denoise(self, pooled: torch.Tensor) -> torch.Tensor:
-        """The pooled frames projected on the principal subspace (adapted first in training mode)."""
-        if self.subspace is None:
-            return pooled
-        if self.training:
-            self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
-        return self.subspace(pooled)
-
     def project(self, observations: torch.Tensor, pooled: torch.Tensor | None = None) -> torch.Tensor:
         """Pooling (unless ``pooled`` is given), subspace, projection and tanh: ``(batch, frames, projection_dim)``."""
         if pooled is None:
             pooled = self.pool(observations)
-        return torch.tanh(self.projection(self.denoise(pooled)))
+        if self.subspace is not None:
+            if self.training:
+                self.subspace.update(pooled.detach().reshape(-1, self.n_pooled), rate=self.plasticity)
+            pooled = self.subspace(pooled)
+        return torch.tanh(self.projection(pooled))
 
     def represent(self, observations: torch.Tensor) -> torch.Tensor:
         """Denoised state representation (projection averaged over frames, unit norm) for memory and value."""
