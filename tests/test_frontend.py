@@ -37,6 +37,14 @@ def test_block_pooling_averages_blocks_of_each_frame_in_the_bipolar_code(frame_s
     np.testing.assert_allclose(pooled.numpy(), pooled_by_hand(bits, 2, pool_size), atol=1e-6)
 
 
+@pytest.mark.parametrize("pool_size", [16, 10])
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.bool])
+def test_block_pooling_counts_integer_bits_to_exactly_the_float_means(dtype, pool_size):
+    bits = torch.as_tensor(np.random.default_rng(3).integers(0, 2, (4, 3 * 80)))
+    pooling = BlockPooling(80, n_frames=3, pool_size=pool_size, bipolar=True)
+    assert torch.equal(pooling(bits.to(dtype)), pooling(bits.float()))
+
+
 def test_block_pooling_of_real_values_is_a_plain_mean_padded_with_zeros():
     pooling = BlockPooling(frame_size=3, n_frames=1, pool_size=2, bipolar=False)
     assert pooling(torch.tensor([[0.2, 0.4, 3.0]])).tolist() == [[[pytest.approx(0.3), pytest.approx(1.5)]]]

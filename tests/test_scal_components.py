@@ -315,3 +315,18 @@ def test_frame_features_are_each_frames_projection_in_order():
     assert not torch.allclose(moved[:, 0], moved[:, 2])
     with pytest.raises(ValueError, match="frame_features"):
         SCALPerception(space, n_frames=3, n_unpooled=2, frame_features=1.5)
+
+
+def test_actor_critic_policy_hands_flat_bits_to_the_perception_as_integers():
+    """The perception counts the bits itself (cheaper than SB3's float copy of every stacked bit); the features
+    are those of the float bits."""
+    from agents.scal.policies import SCALActorCriticPolicy
+
+    policy = SCALActorCriticPolicy(gym.spaces.MultiBinary(64), gym.spaces.Discrete(2), lambda _: 1e-3)
+    received = []
+    policy.scal_perception.register_forward_pre_hook(lambda module, inputs: received.append(inputs[0].dtype))
+    observations = torch.as_tensor(np.random.default_rng(4).integers(0, 2, (3, 64)), dtype=torch.int8)
+    policy.set_training_mode(False)
+    features = policy.extract_features(observations)
+    assert received == [torch.int8]
+    torch.testing.assert_close(features, policy.scal_perception(observations.float()))

@@ -6,6 +6,7 @@ Referenced from the hyperparameter YAML (``callback: agents.scal.callbacks.SCALC
 from __future__ import annotations
 
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
@@ -61,7 +62,8 @@ class SCALCallback(BaseCallback):
 
     def _obs_tensor(self, observations) -> torch.Tensor:
         tensor, _ = self.model.policy.obs_to_tensor(observations)
-        return tensor.float()
+        # flat bits stay integers: the perception's pooling counts them (see SCALActorCriticPolicy.extract_features)
+        return tensor if isinstance(self.model.observation_space, spaces.MultiBinary) else tensor.float()
 
     def _on_step(self) -> bool:
         if not self.use_memory:

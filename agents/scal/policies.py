@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 
@@ -87,3 +88,14 @@ class SCALActorCriticPolicy(SCALComponents, ActorCriticPolicy):
     @property
     def scal_perception(self) -> SCALPlasticity:
         return self.features_extractor if self.share_features_extractor else self.pi_features_extractor
+
+    def extract_features(
+        self, obs: torch.Tensor, features_extractor: torch.nn.Module | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """SB3's, except that flat bits reach the perception as they are: its pooling counts them as integers,
+        while SB3's preprocessing would first turn every stacked bit into a float (the larger cost)."""
+        if not isinstance(self.observation_space, spaces.MultiBinary):
+            return super().extract_features(obs, features_extractor)
+        if self.share_features_extractor:
+            return (self.features_extractor if features_extractor is None else features_extractor)(obs)
+        return self.pi_features_extractor(obs), self.vf_features_extractor(obs)
