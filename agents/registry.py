@@ -64,6 +64,9 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_no_frame_features": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: no per-frame projections (rates and potentials only)"
     ),
+    "scal_rl_subspace_only": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: front end and subspace only (no prototypes, LIF or memory)"
+    ),
     "scal_rl_no_history": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: without its last 2 actions (NoisyCartPole)"
     ),

@@ -112,3 +112,13 @@ def test_no_memory_agent_stores_nothing_and_keeps_no_value_statistics(log_folder
     assert model.policy.scal_perception.use_lif and model.policy.scal_perception.subspace is not None
     full = train("scal_rl", log_folder)
     assert len(full.policy.scal_memory) == 256 and float(full.policy.scal_value.running_counts.sum()) == 256
+
+
+def test_subspace_only_agent_keeps_the_front_end_and_drops_every_spiking_and_centroid_layer(log_folder):
+    model = train("scal_rl_subspace_only", log_folder)
+    perception = model.policy.scal_perception
+    assert not perception.use_prototypes and not perception.use_lif and perception.subspace is not None
+    assert len(model.policy.scal_memory) == 0 and model.policy.ucb_beta == 0.0
+    # the mean projection, each frame's projection, the action history: nothing else reaches the policy
+    width = perception.projection.out_features
+    assert perception.features_dim == width + perception.n_frames * width + perception.pooling.n_unpooled
