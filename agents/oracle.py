@@ -104,7 +104,10 @@ class CartPoleOracle(ReferenceAgent):
         state["cov"] = self.a @ state["cov"] @ self.a.T + q
 
     def _update(self, state: dict, bits: np.ndarray) -> None:
-        z, r = self.decoder.decode(bits)
+        self._update_decoded(state, *self.decoder.decode(bits))
+
+    def _update_decoded(self, state: dict, z: np.ndarray, r: np.ndarray) -> None:
+        """Kalman update with decoded measurements ``z`` and their variances ``r``, ``(N, 4)`` each."""
         s = state["cov"] + np.einsum("nv,vw->nvw", r, np.eye(4))
         gain = state["cov"] @ np.linalg.inv(s)
         state["mean"] = state["mean"] + np.einsum("nij,nj->ni", gain, z - state["mean"])
@@ -169,7 +172,8 @@ class WindowedCartPoleOracle(CartPoleOracle):
 
     def initial_state(self, n: int) -> dict:
         state = super().initial_state(n)
-        state["recent"] = np.empty(n, dtype=object)  # per env: (observation, forces sent before it, step) in the window
+        # per env: (decoded observation, its variances, forces sent before it, step) in the window
+        state["recent"] = np.empty(n, dtype=object)
         for env_index in range(n):
             state["recent"][env_index] = []
         return state
@@ -177,20 +181,21 @@ class WindowedCartPoleOracle(CartPoleOracle):
     def _filter_window(self, recent: list) -> np.ndarray:
         """Filtered state mean after the window's observations (one env)."""
         state = CartPoleOracle.initial_state(self, 1)
-        if len(recent) == self.window and recent[0][2] > 0:  # the window starts after the episode's start
+        if len(recent) == self.window and recent[0][3] > 0:  # the window starts after the episode's start
             state["cov"][0] = self.window_cov
-        for index, (bits, sent, _) in enumerate(recent):
+        for index, (z, r, sent, _) in enumerate(recent):
             state["sent"][0] = sent
             if index:
                 self._predict_step(state)
-            self._update(state, bits[None])
+            self._update_decoded(state, z[None], r[None])
         return state["mean"][0]
 
     def _estimate(self, state: dict, bits: np.ndarray) -> np.ndarray:
         estimates = np.zeros((len(bits), 4))
+        decoded, variances = self.decoder.decode(bits)  # each observation is decoded once, not once per window
         for env_index, recent in enumerate(state["recent"]):
-            step = recent[-1][2] + 1 if recent else 0
-            recent.append((bits[env_index].copy(), state["sent"][env_index].copy(), step))
+            step = recent[-1][3] + 1 if recent else 0
+            recent.append((decoded[env_index], variances[env_index], state["sent"][env_index].copy(), step))
             del recent[: -self.window]
             estimates[env_index] = self._filter_window(recent)
         return estimates
