@@ -149,14 +149,23 @@ def make_agent(
 
 
 def load_agent(
-    name: str, path: str, env: Any = None, device: str = "auto", algo: str | None = None, **kwargs: Any
+    name: str,
+    path: str,
+    env: Any = None,
+    device: str = "auto",
+    algo: str | None = None,
+    env_seed: int | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Load a saved agent ``name`` from ``path`` (``algo``: the algorithm it ran on, if not its own).
 
+    SB3's ``load`` seeds ``env`` (a VecEnv) with the training seed saved in the model, so the episodes it plays
+    next would be the first training episodes; ``env_seed`` seeds it again after loading (e.g. evaluation seeds).
     ``kwargs`` go to SB3's ``load`` (e.g. ``force_reset=False`` to continue from the saved observation).
     """
     entry = get_entry(name)
     cls = get_entry(algo).resolve() if algo else entry.resolve()
-    if not entry.learns:
-        return cls.load(path, env=env)
-    return cls.load(path, env=env, device=device, **kwargs)
+    model = cls.load(path, env=env) if not entry.learns else cls.load(path, env=env, device=device, **kwargs)
+    if env is not None and env_seed is not None:
+        env.seed(env_seed)
+    return model

@@ -68,9 +68,8 @@ def replay_run(
     set_random_seed(config.seed if seed is None else seed)
     venv, view = replay_env(config)
     try:
-        if seed is not None:
-            venv.seed(seed)
-        model = load_agent(config.agent, str(path), env=venv, algo=config.hyperparams.get("algo"))
+        model = load_agent(config.agent, str(path), env=venv, algo=config.hyperparams.get("algo"),
+                           env_seed=config.seed + EVAL_SEED_OFFSET if seed is None else seed)
         return play(model, venv, view, episodes, deterministic, max_frames)
     finally:
         venv.close()

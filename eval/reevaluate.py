@@ -1,17 +1,20 @@
 """Evaluate finished runs' final models again, over more episodes than their final evaluation.
 
     python eval/reevaluate.py logs/scal_tuning/*scal_rl* --episodes 50
+    python eval/reevaluate.py RUN_DIR --model best_model.zip --seed-shift 500000 --episodes 50
 
 A 10-episode final score of a policy that fails now and then moves by tens of points between evaluations;
-this tightens it. Each run folder's ``model.zip`` is loaded with its ``config.yml`` and played
-deterministically on a fresh evaluation env seeded as in training (``seed + EVAL_SEED_OFFSET``), so a second call
-plays the same episodes. Prints one JSON line per run.
+this tightens it. Each run folder's ``model.zip`` (or ``--model``: ``best_model.zip``, the periodic evaluations'
+best) is loaded with its ``config.yml`` and played deterministically on a fresh evaluation env seeded as in
+training (``seed + EVAL_SEED_OFFSET``, plus ``--seed-shift``: episodes no periodic evaluation played, for a
+model chosen by them), so a second call plays the same episodes. Prints one JSON line per run.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,36 +24,46 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from agents.registry import load_agent
 from train.cli import OneLineParser
 from train.config import load_run_config
-from train.environments import make_env
+from train.environments import EVAL_SEED_OFFSET, make_env
+
+MODEL_FILES = ("model.zip", "best_model.zip")  # the final model; the best of the periodic evaluations (EvalCallback)
 
 
-def reevaluate(run_dir: Path, episodes: int) -> dict[str, Any]:
-    """Mean, std and returns of ``episodes`` deterministic episodes of the run's final model."""
-    if not (run_dir / "model.zip").exists():
-        raise FileNotFoundError(f"run folder {run_dir} has no model.zip (an unfinished run?)")
+def reevaluate(run_dir: Path, episodes: int, model_file: str = "model.zip", seed_shift: int = 0) -> dict[str, Any]:
+    """Mean, std and returns of ``episodes`` deterministic episodes of the run's ``model_file`` (its final model),
+    on evaluation seeds moved by ``seed_shift``."""
+    if not (run_dir / model_file).exists():
+        raise FileNotFoundError(f"run folder {run_dir} has no {model_file} (an unfinished run?)")
     config = load_run_config(run_dir)
-    env = make_env(config, evaluation=True)
+    shifted = replace(config, seed=config.seed + seed_shift)
+    env = make_env(shifted, evaluation=True)
     try:
-        model = load_agent(config.agent, str(run_dir / "model.zip"), env=env, algo=config.hyperparams.get("algo"))
+        model = load_agent(config.agent, str(run_dir / model_file), env=env, algo=config.hyperparams.get("algo"),
+                           env_seed=shifted.seed + EVAL_SEED_OFFSET)
         returns, _ = evaluate_policy(
             model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
         )
     finally:  # an Atari env holds an emulator: close it even when loading or playing fails
         env.close()
     returns = [float(r) for r in returns]
-    return {"run_dir": str(run_dir), "episodes": episodes, "mean": float(np.mean(returns)),
-            "std": float(np.std(returns)), "returns": returns}  # fmt: skip
+    return {"run_dir": str(run_dir), "model": model_file, "seed_shift": seed_shift, "episodes": episodes,
+            "mean": float(np.mean(returns)), "std": float(np.std(returns)), "returns": returns}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", type=Path, help="finished run folders (with model.zip and config.yml)")
     parser.add_argument("--episodes", type=int, default=50, help="evaluation episodes per run (>= 1)")
+    parser.add_argument("--model", default="model.zip", choices=MODEL_FILES, help="which saved model to play")
+    parser.add_argument("--seed-shift", type=int, default=0,
+                        help="added to the evaluation seeds (>= 0; e.g. 500000: episodes no periodic evaluation saw)")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: must be >= 1")
+    if args.seed_shift < 0:
+        parser.error(f"--seed-shift {args.seed_shift}: must be >= 0")
     for run_dir in args.run_dirs:
-        print(json.dumps(reevaluate(run_dir, args.episodes)), flush=True)
+        print(json.dumps(reevaluate(run_dir, args.episodes, args.model, args.seed_shift)), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from tests.cli_checks import one_line_error
 from tests.conftest import suite_env_ids
 from train.cli import parse_args
 from train.config import RunConfig, resolve_config
+from train.run import main as train_main
 
 SYNAPSE_SMALL = {"data_source": "sklearn", "n_steps": 6, "capacity": 32}
 SMALL_KWARGS = {
@@ -189,3 +190,14 @@ def test_docstring_examples_hold():
     for module in (canvas, cartpole, observation, raster):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_a_learned_model_replays_the_seed_asked_for_not_its_training_seed(tmp_path):
+    """SB3's load seeds the env with the model's training seed; the replay seeds it again with the asked seed."""
+    summary = train_main(["--env", "NoisyCartPole-v0", "--agent", "ppo", "-n", "64", "--n-envs", "1", "-params",
+                          "n_steps:64", "batch_size:64", "n_epochs:1", "-f", str(tmp_path), "--eval-freq", "0",
+                          "--final-eval-episodes", "1", "--no-tensorboard", "--verbose", "0",
+                          "--env-kwargs", "bits_per_variable:64"])  # fmt: skip
+    replays = {seed: replay_run(summary["run_dir"], episodes=3, seed=seed, max_frames=0) for seed in (0, 5, 6)}
+    assert replays[5].lengths != replays[6].lengths  # the seed reaches the env
+    assert replays[5].lengths != replays[0].lengths  # and is not replaced by the training seed (0)

@@ -23,9 +23,32 @@ def test_a_run_is_evaluated_over_the_asked_episodes_the_same_way_twice(tmp_path,
     assert reevaluate.reevaluate(Path(summary["run_dir"]), 5) == record  # seeded: the same episodes again
 
 
+def test_the_best_model_plays_on_shifted_seeds_and_the_shift_changes_the_episodes(tmp_path, capsys):
+    summary = train_main(["--agent", "ppo", "-n", "256", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64",
+                          "n_epochs:1", "--env-kwargs", "bits_per_variable:16", "flip_prob:0.1", "-f", str(tmp_path),
+                          "--eval-freq", "128", "--eval-episodes", "2", "--final-eval-episodes", "1",
+                          "--no-tensorboard", "--verbose", "0"])  # fmt: skip
+    run_dir = Path(summary["run_dir"])
+    capsys.readouterr()
+    reevaluate.main([str(run_dir), "--episodes", "4", "--model", "best_model.zip", "--seed-shift", "500000"])
+    record = json.loads(capsys.readouterr().out)
+    assert record["model"] == "best_model.zip" and record["seed_shift"] == 500_000 and len(record["returns"]) == 4
+    unshifted = reevaluate.reevaluate(run_dir, 4, "best_model.zip")
+    assert unshifted["returns"] != record["returns"]  # other episodes
+
+
 def test_a_folder_without_a_model_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no model.zip"):
         reevaluate.reevaluate(Path(tmp_path), 5)
+
+
+def test_a_negative_seed_shift_and_an_unknown_model_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        reevaluate.main([str(tmp_path), "--seed-shift", "-1"])
+    assert "--seed-shift -1: must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        reevaluate.main([str(tmp_path), "--model", "last.zip"])
+    assert "best_model.zip" in capsys.readouterr().err
 
 
 def test_episodes_below_one_are_refused(tmp_path, capsys):

@@ -22,7 +22,7 @@ from envs.cartpole_physics import X_LIMIT
 from eval.enjoy import find_model
 from train.cli import OneLineParser, check_numbers
 from train.config import load_run_config
-from train.environments import import_gym_packages, make_env
+from train.environments import EVAL_SEED_OFFSET, import_gym_packages, make_env
 
 
 def end_cause(state: np.ndarray, terminated: bool) -> str:
@@ -41,9 +41,8 @@ def episode_ends(run_dir: str | Path, episodes: int, seed: int | None = None) ->
     set_random_seed(config.seed)
     venv = make_env(config, evaluation=True, n_envs=1)
     try:
-        if seed is not None:
-            venv.seed(seed)
-        model = load_agent(config.agent, str(find_model(run_dir)), env=venv, algo=config.hyperparams.get("algo"))
+        model = load_agent(config.agent, str(find_model(run_dir)), env=venv, algo=config.hyperparams.get("algo"),
+                           env_seed=config.seed + EVAL_SEED_OFFSET if seed is None else seed)
         observation, state, starts = venv.reset(), None, np.ones(1, dtype=bool)
         ends, length = [], 0
         while len(ends) < episodes:
