@@ -88,7 +88,8 @@ class CartPoleOracle(ReferenceAgent):
     def initial_state(self, n: int) -> dict:
         history = np.full((n, self.config.max_delay + 1), np.nan)  # forces sent k steps ago; NaN: none
         cov = np.broadcast_to(np.eye(4) * INITIAL_STD**2, (n, 4, 4)).copy()
-        return {"mean": np.zeros((n, 4)), "cov": cov, "sent": history, "fresh": np.ones(n, dtype=bool)}
+        return {"mean": np.zeros((n, 4)), "cov": cov, "sent": history, "fresh": np.ones(n, dtype=bool),
+                "estimate": np.zeros((n, 4))}
 
     def _force_moments(self, sent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the applied force given the forces sent in the last steps."""
@@ -130,6 +131,7 @@ class CartPoleOracle(ReferenceAgent):
             for key in state:
                 state[key][episode_start.astype(bool)] = fresh[key][episode_start.astype(bool)]
         estimate = self._estimate(state, bits)
+        state["estimate"] = estimate.copy()  # the state estimate the action was chosen on (for analysis)
         # Acting on the filtered state itself beat predicting ahead to the expected arrival
         # (200 vs 184 mean return at K=768, 40 episodes): the delayed force mixture blurs the prediction.
         actions = (-estimate @ self.gain > 0).astype(np.int64)

@@ -81,6 +81,59 @@ def test_each_group_sees_only_its_own_slice() -> None:
     assert not torch.allclose(before[:, 1], after[:, 1])
 
 
+def test_soft_assignments_are_a_distribution_per_group_that_sharpens_with_the_gain() -> None:
+    torch.manual_seed(0)
+    groups = GroupPrototypes(n_inputs=12, n_groups=3, n_prototypes=5)
+    x = torch.randn(7, 12)
+    soft = groups.soft_assignments(x, gain=2.0).reshape(7, 3, 5)
+    torch.testing.assert_close(soft.sum(dim=-1), torch.ones(7, 3))
+    hard = groups.soft_assignments(x, gain=1e4).reshape(7, 3, 5)
+    winners = groups.similarities(x).reshape(7, 3, 5).argmax(dim=-1)
+    torch.testing.assert_close(hard, F.one_hot(winners, 5).float())
+
+
+def test_soft_assignments_of_a_few_frames_locate_a_level_better_than_their_mean_bits() -> None:
+    """What the per-frame population code is for: with template prototypes and the gain of the log-likelihood,
+    averaging the posterior mean of 4 noisy frames beats reading the level off the frames' mean bits."""
+    size, p, frames = 64, 0.4, 4
+    rng = np.random.default_rng(2)
+    candidates = np.arange(0, size + 1, 2)
+    groups = GroupPrototypes(n_inputs=size, n_groups=1, n_prototypes=len(candidates))
+    groups.running_prototypes.copy_(F.normalize(torch.tensor(thermometer(candidates, size)), dim=-1)[None].float())
+    true = rng.integers(16, 49, 300)
+    clean = np.repeat(thermometer(true, size)[:, None], frames, axis=1)
+    noisy = np.where(rng.random(clean.shape) < p, -clean, clean)
+    # log-likelihood = log((1-p)/p)/2 * (noisy . template) = that * size * cosine (both have norm sqrt(size))
+    gain = np.log((1 - p) / p) / 2 * size
+    posterior = groups.soft_assignments(torch.tensor(noisy, dtype=torch.float32), gain=gain).numpy()
+    decoded = (posterior @ candidates).mean(axis=1)
+    linear = ((noisy.mean(axis=(1, 2)) / (1 - 2 * p)) + 1) / 2 * size
+    assert np.mean(np.abs(decoded - true)) < 0.8 * np.mean(np.abs(linear - true))
+
+
+def test_group_frame_gain_adds_every_frames_population_code_in_order() -> None:
+    space = gym.spaces.MultiBinary(3 * 128)
+    kwargs = {"n_frames": 3, "pool_size": 4, "n_prototypes": 8, "group_prototypes": 5, "n_groups": 4}
+    torch.manual_seed(0)
+    plain = SCALPerception(space, **kwargs)
+    torch.manual_seed(0)
+    coded = SCALPerception(space, **kwargs, group_frame_gain=10.0)
+    assert coded.features_dim == plain.features_dim + 3 * 4 * 5
+    observations = torch.randint(0, 2, (6, 3 * 128)).float()
+    plain.train(), coded.train()
+    plain(observations), coded(observations)  # places the group prototypes alike
+    plain.eval(), coded.eval()
+    features = coded(observations)
+    torch.testing.assert_close(features[:, : plain.features_dim], plain(observations))
+    codes = features[:, plain.features_dim :].reshape(6, 3, 4, 5)
+    torch.testing.assert_close(codes.sum(dim=-1), torch.ones(6, 3, 4))
+    changed = observations.clone()
+    changed[:, 128:256] = 1.0 - changed[:, 128:256]  # the middle frame only
+    new_codes = coded(changed)[:, plain.features_dim :].reshape(6, 3, 4, 5)
+    torch.testing.assert_close(new_codes[:, [0, 2]], codes[:, [0, 2]])
+    assert not torch.allclose(new_codes[:, 1], codes[:, 1])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -88,6 +141,8 @@ def test_each_group_sees_only_its_own_slice() -> None:
         ({"group_prototypes": 4, "n_groups": 3}, "n_groups=3 must divide"),
         ({"group_prototypes": 4, "n_groups": 0}, "n_groups=0"),
         ({"group_prototypes": 4, "n_groups": 4, "neurogenesis": True}, "neurogenesis=False"),
+        ({"group_frame_gain": 5.0}, "group_frame_gain=5.0"),
+        ({"group_prototypes": 4, "n_groups": 4, "group_frame_gain": -1.0}, "group_frame_gain=-1.0"),
     ],
 )
 def test_bad_group_arguments_are_rejected(kwargs: dict, match: str) -> None:

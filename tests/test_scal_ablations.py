@@ -122,3 +122,16 @@ def test_subspace_only_agent_keeps_the_front_end_and_drops_every_spiking_and_cen
     # the mean projection, each frame's projection, the action history: nothing else reaches the policy
     width = perception.projection.out_features
     assert perception.features_dim == width + perception.n_frames * width + perception.pooling.n_unpooled
+
+
+def test_population_agent_adds_every_frames_code_of_each_variable_to_the_subspace_only_features(log_folder):
+    model = train("scal_rl_population", log_folder)
+    perception = model.policy.scal_perception
+    assert not perception.use_prototypes and not perception.use_lif and len(model.policy.scal_memory) == 0
+    groups = perception.groups
+    assert (groups.n_groups, groups.n_prototypes, perception.group_frame_gain) == (4, 16, 10.0)
+    assert bool(groups.running_initialised)  # the SCAL rule placed and moved them during training
+    width, frames = perception.projection.out_features, perception.n_frames
+    # similarities of the projection units and the group prototypes, each frame's projection, each frame's codes
+    expected = (width + groups.n_neurons) + frames * width + frames * groups.n_neurons + perception.pooling.n_unpooled
+    assert perception.features_dim == expected

@@ -55,6 +55,16 @@ class GroupPrototypes(nn.Module):
         prototypes = self.running_prototypes.clone()  # a copy: the in-place SCAL update stays legal
         return torch.einsum("...gs,gps->...gp", self._slices(pooled), prototypes).flatten(-2)
 
+    def soft_assignments(self, pooled: torch.Tensor, gain: float) -> torch.Tensor:
+        """Soft winner-take-all within each group, ``softmax(gain * similarities)``: ``(..., n_groups * n_prototypes)``.
+
+        With template-like prototypes this is the posterior over each slice's level; unlike the similarities
+        themselves (linear in the input), it localises the level, so a few frames of it combine into a much
+        better estimate than the same frames' linear read-out.
+        """
+        similarities = self.similarities(pooled).unflatten(-1, (self.n_groups, self.n_prototypes))
+        return torch.softmax(gain * similarities, dim=-1).flatten(-2)
+
     @torch.no_grad()
     def update(self, pooled: torch.Tensor, rate: float) -> None:
         """SCAL rule on a batch ``(batch, n_inputs)``: each prototype moves by ``rate`` toward the mean of the

@@ -75,6 +75,9 @@ class SCALPerception(SCALPlasticity):
             compared with the pooled slice itself (before the subspace and the projection), one LIF neuron
             each beside the others; 0: none.
         n_groups: equal slices of the pooled frame for ``group_prototypes`` (e.g. the encoded variables).
+        group_frame_gain: with ``group_prototypes``, also output every frame's soft winner-take-all over each
+            group's prototypes, ``softmax(group_frame_gain * cosine)`` (``n_frames * n_groups * group_prototypes``
+            features, after the frame projections); 0: none.
         frame_features: also output every frame's projection, oldest first (``n_frames * projection_dim``
             features, before the unpooled inputs). The spike rates and mean potentials pool the frames; with
             these the policy can weigh each frame by its age, as a filter over a longer frame stack must.
@@ -112,6 +115,7 @@ class SCALPerception(SCALPlasticity):
         growth_kwargs: dict | None = None,
         group_prototypes: int = 0,
         n_groups: int = 1,
+        group_frame_gain: float = 0.0,
         frame_features: bool = False,
     ) -> None:
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
@@ -125,6 +129,8 @@ class SCALPerception(SCALPlasticity):
         if group_prototypes and growth is not None:
             raise ValueError("group_prototypes > 0 does not grow; allowed with it: neurogenesis=False")
         groups = GroupPrototypes(pooling.n_pooled, n_groups, group_prototypes) if group_prototypes else None
+        if not (isinstance(group_frame_gain, (int, float)) and group_frame_gain >= 0) or (group_frame_gain and groups is None):
+            raise ValueError(f"group_frame_gain={group_frame_gain!r} must be a number >= 0, and > 0 only with group_prototypes > 0")
         n_slots = n_prototypes if growth is None else growth.running_active.numel()
         n_neurons = (n_slots if use_prototypes else projection_dim) + (0 if groups is None else groups.n_neurons)
         outputs_per_neuron = (2 if use_lif else 1) + (1 if last_potential else 0)
@@ -133,6 +139,7 @@ class SCALPerception(SCALPlasticity):
         projection = nn.Linear(pooling.n_pooled, projection_dim)
         prototypes = F.normalize(torch.randn(n_slots, projection_dim), dim=1)  # seeded by SB3's set_random_seed
         features_dim = outputs_per_neuron * n_neurons + pooling.n_unpooled + (n_frames * projection_dim if frame_features else 0)
+        features_dim += n_frames * groups.n_neurons if group_frame_gain else 0
         super().__init__(observation_space, features_dim, prototypes, n_neurons, gain, decay, surrogate_slope, target_rate,
                          homeostasis_rate, gamma_th, threshold_bounds, prototype_lr, plasticity_half_life)
         self.last_potential, self.use_prototypes, self.use_lif = last_potential, use_prototypes, use_lif
@@ -145,6 +152,7 @@ class SCALPerception(SCALPlasticity):
         self.groups = groups
         self.center_inputs = center_inputs
         self.frame_features = frame_features
+        self.group_frame_gain = float(group_frame_gain)
         if center_inputs:
             self.register_buffer("running_input_mean", torch.zeros(self.n_pooled))
 
@@ -209,6 +217,8 @@ class SCALPerception(SCALPlasticity):
             features.append(potentials[:, -1] / self.gain)
         if self.frame_features:  # every frame's projection, in order: the policy can weigh them over time
             features.append(z.flatten(1))
+        if self.group_frame_gain:  # every frame's per-variable posterior-like population code, in order
+            features.append(self.groups.soft_assignments(pooled, self.group_frame_gain).flatten(1))
         if self.pooling.n_unpooled:
             features.append(self.pooling.unpooled(observations))
         return torch.cat(features, dim=1)
