@@ -171,6 +171,12 @@ def test_perception_adds_one_neuron_per_group_prototype_and_adapts_them() -> Non
     torch.testing.assert_close(restored(observations), grouped(observations))
 
 
+def test_stateful_perception_refuses_per_frame_population_codes() -> None:
+    with pytest.raises(ValueError, match="group_frame_gain=5.0"):
+        StatefulSCALPerception(gym.spaces.MultiBinary(128), n_frames=1, n_steps=1, pool_size=4, group_prototypes=3,
+                               n_groups=4, group_frame_gain=5.0)
+
+
 def test_stateful_perception_carries_the_group_neurons_too() -> None:
     space = gym.spaces.MultiBinary(128)
     perception = StatefulSCALPerception(space, n_frames=1, n_steps=1, pool_size=4, n_prototypes=8,

@@ -55,6 +55,8 @@ class StatefulSCALPerception(SCALPerception):
             raise ValueError(f"use_lif={kwargs['use_lif']!r} leaves no membrane to carry; allowed: True")
         if kwargs.get("frame_features", False) is not False:
             raise ValueError(f"frame_features={kwargs['frame_features']!r} is not carried across steps; allowed: False")
+        if kwargs.get("group_frame_gain", 0.0):
+            raise ValueError(f"group_frame_gain={kwargs['group_frame_gain']!r} is not carried across steps; allowed: 0")
         if not 0 <= trace_decay < 1:
             raise ValueError(f"trace_decay={trace_decay!r} must be in [0, 1)")
         super().__init__(observation_space, **kwargs)
