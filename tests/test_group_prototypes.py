@@ -143,6 +143,7 @@ def test_group_frame_gain_adds_every_frames_population_code_in_order() -> None:
         ({"group_prototypes": 4, "n_groups": 4, "neurogenesis": True}, "neurogenesis=False"),
         ({"group_frame_gain": 5.0}, "group_frame_gain=5.0"),
         ({"group_prototypes": 4, "n_groups": 4, "group_frame_gain": -1.0}, "group_frame_gain=-1.0"),
+        ({"group_prototypes": 4, "n_groups": 4, "group_frame_gain": True}, "group_frame_gain=True"),
     ],
 )
 def test_bad_group_arguments_are_rejected(kwargs: dict, match: str) -> None:

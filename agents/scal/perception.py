@@ -129,7 +129,8 @@ class SCALPerception(SCALPlasticity):
         if group_prototypes and growth is not None:
             raise ValueError("group_prototypes > 0 does not grow; allowed with it: neurogenesis=False")
         groups = GroupPrototypes(pooling.n_pooled, n_groups, group_prototypes) if group_prototypes else None
-        if not (isinstance(group_frame_gain, (int, float)) and group_frame_gain >= 0) or (group_frame_gain and groups is None):
+        is_number = isinstance(group_frame_gain, (int, float)) and not isinstance(group_frame_gain, bool)
+        if not (is_number and group_frame_gain >= 0) or (group_frame_gain and groups is None):
             raise ValueError(f"group_frame_gain={group_frame_gain!r} must be a number >= 0, and > 0 only with group_prototypes > 0")
         n_slots = n_prototypes if growth is None else growth.running_active.numel()
         n_neurons = (n_slots if use_prototypes else projection_dim) + (0 if groups is None else groups.n_neurons)

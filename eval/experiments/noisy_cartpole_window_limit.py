@@ -48,6 +48,10 @@ class WindowData:
     states: np.ndarray
     oracle_estimates: np.ndarray
 
+    def rows(self, index: slice) -> WindowData:
+        """The recorded steps at ``index`` (e.g. the first half)."""
+        return WindowData(*(getattr(self, name)[index] for name in WindowData.__dataclass_fields__))
+
     def inputs(self) -> np.ndarray:
         """What the agent's policy sees, flat: every frame's block means, then the actions in the bipolar code."""
         return np.concatenate([self.frames.reshape(len(self.frames), -1), 2.0 * self.past_actions - 1.0], axis=1)
@@ -164,8 +168,7 @@ def window_limit(
     rng = np.random.default_rng(seed)
     data, oracle_returns = run_episodes(window, range(seed, seed + episodes), explore=explore, rng=rng)
     half = len(data.states) // 2
-    train = WindowData(*(getattr(data, f)[:half] for f in WindowData.__dataclass_fields__))
-    test = WindowData(*(getattr(data, f)[half:] for f in WindowData.__dataclass_fields__))
+    train, test = data.rows(slice(None, half)), data.rows(slice(half, None))
     eval_seeds = range(EVAL_SEED_OFFSET + seed, EVAL_SEED_OFFSET + seed + eval_episodes)
     _, clean_returns = run_episodes(window, eval_seeds)
     rows = [
