@@ -10,6 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from stable_baselines3.common.env_util import make_vec_env
 
 import envs  # noqa: F401  (registers the ids)
+from agents.scal.frames import BinaryFrameStack
 from wrappers.frame_traces import FrameTraces
 
 BITS = 8  # 32 bits per frame
@@ -66,6 +67,26 @@ def test_vector_env_restarts_traces_when_an_episode_ends() -> None:
     i = int(np.flatnonzero(dones)[0])
     trace, frame = obs[i].reshape(2, -1)
     np.testing.assert_array_equal(trace, frame)  # the new episode's first frame, not a blend with the old one
+
+
+def test_frame_size_traces_the_newest_frame_of_a_stack_and_keeps_the_stack() -> None:
+    actions = [1, 0, 1, 1]
+    frames = frames_of(actions, seed=5)
+    env = FrameTraces(BinaryFrameStack(small_env(), n_frames=2), decays=[0.8], frame_size=4 * BITS)
+    assert env.observation_space.shape == (3 * 4 * BITS,)
+    observations = [env.reset(seed=5)[0]] + [env.step(action)[0] for action in actions]
+    trace = frames[0].copy()
+    for t, obs in enumerate(observations):
+        if t:
+            trace = 0.8 * trace + 0.2 * frames[t]
+        previous = frames[max(t - 1, 0)]
+        np.testing.assert_allclose(obs, np.concatenate([trace, previous, frames[t]]), atol=1e-6)
+
+
+@pytest.mark.parametrize("frame_size", [0, -1, 4 * BITS + 1, 2.5, True])
+def test_bad_frame_size_is_rejected(frame_size) -> None:
+    with pytest.raises(ValueError, match="frame_size"):
+        FrameTraces(small_env(), decays=[0.9], frame_size=frame_size)
 
 
 @pytest.mark.parametrize(
