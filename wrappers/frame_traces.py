@@ -61,11 +61,11 @@ class FrameTraces(gym.Wrapper, gym.utils.RecordConstructorArgs):
         low = np.zeros(space.shape, np.float32) if isinstance(space, gym.spaces.MultiBinary) else space.low
         high = np.ones(space.shape, np.float32) if isinstance(space, gym.spaces.MultiBinary) else space.high
         n_traces = len(values)
-        self.observation_space = gym.spaces.Box(
-            np.concatenate([np.tile(low[size - frame_size :], n_traces), low]).astype(np.float32),
-            np.concatenate([np.tile(high[size - frame_size :], n_traces), high]).astype(np.float32),
-            dtype=np.float32,
-        )
+
+        def with_traces(bound: np.ndarray) -> np.ndarray:  # each trace has the bounds of the frame it averages
+            return np.concatenate([np.tile(bound[size - frame_size :], n_traces), bound]).astype(np.float32)
+
+        self.observation_space = gym.spaces.Box(with_traces(low), with_traces(high), dtype=np.float32)
         self._traces = np.zeros((n_traces, frame_size), np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
