@@ -67,8 +67,11 @@ AGENTS: dict[str, AgentEntry] = {
     "scal_rl_subspace_only": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: front end and subspace only (no prototypes, LIF or memory)"
     ),
-    "scal_rl_population": AgentEntry(
-        "stable_baselines3.PPO", True, "SCAL-RL front end plus per-frame population codes of each variable"
+    "scal_rl_no_population": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: no per-variable prototypes or population codes"
+    ),
+    "scal_rl_mlp_actor": AgentEntry(
+        "stable_baselines3.PPO", True, "SCAL-RL ablation: a two-layer actor in place of NoisyCartPole's linear one"
     ),
     "scal_rl_no_history": AgentEntry(
         "stable_baselines3.PPO", True, "SCAL-RL ablation: without its last 2 actions (NoisyCartPole)"

@@ -140,7 +140,6 @@ def test_group_frame_gain_adds_every_frames_population_code_in_order() -> None:
         ({"group_prototypes": -1}, "group_prototypes=-1"),
         ({"group_prototypes": 4, "n_groups": 3}, "n_groups=3 must divide"),
         ({"group_prototypes": 4, "n_groups": 0}, "n_groups=0"),
-        ({"group_prototypes": 4, "n_groups": 4, "neurogenesis": True}, "neurogenesis=False"),
         ({"group_frame_gain": 5.0}, "group_frame_gain=5.0"),
         ({"group_prototypes": 4, "n_groups": 4, "group_frame_gain": -1.0}, "group_frame_gain=-1.0"),
         ({"group_prototypes": 4, "n_groups": 4, "group_frame_gain": True}, "group_frame_gain=True"),

@@ -71,6 +71,27 @@ def test_growth_fires_after_a_task_switch_and_not_on_a_stationary_stream(tasks):
     assert perception.growth.running_growth_events >= 1
 
 
+def test_growth_beside_per_variable_prototypes_grows_only_the_state_prototypes(tasks):
+    """``group_prototypes`` add 4 x 3 neurons after the state prototypes' slots: growth adds state prototypes, each
+    grown neuron starts at the mean threshold of the active state neurons, the group neurons keep theirs."""
+    perception = growing_perception(group_prototypes=3, n_groups=4)
+    slots, width = perception.n_prototypes, perception.features_dim
+    train_passes(perception, tasks[0])
+    novel = perception.represent(tasks[1][:64])
+    for _ in range(10):
+        before, active = perception.running_thresholds.clone(), perception.growth.mask.clone()
+        event = perception.grow(novel)
+        if event is not None:
+            break
+    assert event is not None and int(event.slots.max()) < slots
+    expected = (before[:slots] * active).sum() / active.sum()
+    torch.testing.assert_close(perception.running_thresholds[event.slots], expected.expand(len(event.slots)))
+    assert torch.equal(perception.running_thresholds[slots:], before[slots:])  # the 12 group neurons
+    train_passes(perception, tasks[1][:128])  # rates of state and group neurons together reach the growth module
+    assert perception.n_active_prototypes > N_PROTOTYPES and perception.features_dim == width
+    assert 0.0 < float(perception.running_spike_rate) <= 1.0
+
+
 def test_new_prototypes_start_on_the_novel_inputs_and_their_neurons_come_alive(tasks):
     perception = growing_perception()
     train_passes(perception, tasks[0])

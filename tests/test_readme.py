@@ -86,7 +86,7 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             ("NoisyCartPole-v0, 45% flips (return)", f"`{agent}`, 100k steps, 5"): {
                 "score": _leaderboard(fair, agent), **cartpole
             }
-            for agent in ("scal_rl", "scal_rl_population", "scal_rl_subspace_only", "ppo_frontend_8frames", "ppo")
+            for agent in ("scal_rl", "scal_rl_subspace_only", "ppo_frontend_8frames", "ppo")
         },
         ("NoisyPong-v0 (raw score)", "`ppo`, 100k steps, 3"): {
             "score": _leaderboard("noisy_pong/default_100k/leaderboard.csv", "ppo"),

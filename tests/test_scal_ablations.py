@@ -119,19 +119,45 @@ def test_subspace_only_agent_keeps_the_front_end_and_drops_every_spiking_and_cen
     perception = model.policy.scal_perception
     assert not perception.use_prototypes and not perception.use_lif and perception.subspace is not None
     assert len(model.policy.scal_memory) == 0 and model.policy.ucb_beta == 0.0
-    # the mean projection, each frame's projection, the action history: nothing else reaches the policy
-    width = perception.projection.out_features
-    assert perception.features_dim == width + perception.n_frames * width + perception.pooling.n_unpooled
+    # similarities of the projection units and the per-variable prototypes, each frame's projection, each frame's
+    # population codes, the action history: nothing else reaches the (linear) actor
+    groups, width, frames = perception.groups, perception.projection.out_features, perception.n_frames
+    expected = (width + groups.n_neurons) + frames * width + frames * groups.n_neurons + perception.pooling.n_unpooled
+    assert perception.features_dim == expected
+    assert_linear_actor(model)
 
 
-def test_population_agent_adds_every_frames_code_of_each_variable_to_the_subspace_only_features(log_folder):
-    model = train("scal_rl_population", log_folder)
+def assert_linear_actor(model) -> None:
+    """The action logits are one affine map of the features; the critic keeps its two layers of 64."""
+    policy = model.policy
+    policy.set_training_mode(False)  # in training mode every pass would also move the perception
+    assert len(policy.mlp_extractor.policy_net) == 0 and policy.action_net.in_features == policy.features_dim
+    assert [m.out_features for m in policy.mlp_extractor.value_net if isinstance(m, torch.nn.Linear)] == [64, 64]
+    obs = torch.as_tensor(policy.observation_space.sample()[None])
+    with torch.no_grad():
+        logits = policy.get_distribution(obs).distribution.logits
+        expected = torch.log_softmax(policy.action_net(policy.extract_features(obs, policy.pi_features_extractor)), -1)
+    torch.testing.assert_close(logits, expected)
+
+
+def test_scal_rl_on_noisy_cartpole_reads_every_frames_population_codes_with_a_linear_actor(log_folder):
+    model = train("scal_rl", log_folder)
     perception = model.policy.scal_perception
-    assert not perception.use_prototypes and not perception.use_lif and len(model.policy.scal_memory) == 0
+    assert perception.use_prototypes and perception.use_lif and len(model.policy.scal_memory) == 256
     groups = perception.groups
     assert (groups.n_groups, groups.n_prototypes, perception.group_frame_gain) == (4, 16, 10.0)
     assert bool(groups.running_initialised)  # the SCAL rule placed and moved them during training
-    width, frames = perception.projection.out_features, perception.n_frames
-    # similarities of the projection units and the group prototypes, each frame's projection, each frame's codes
-    expected = (width + groups.n_neurons) + frames * width + frames * groups.n_neurons + perception.pooling.n_unpooled
-    assert perception.features_dim == expected
+    assert perception.features_dim == 2 * (perception.n_prototypes + groups.n_neurons) + perception.n_frames * (
+        perception.projection.out_features + groups.n_neurons) + perception.pooling.n_unpooled
+    assert_linear_actor(model)
+
+
+def test_population_and_actor_ablations_take_out_only_their_part(log_folder):
+    without_codes = train("scal_rl_no_population", log_folder)
+    assert without_codes.policy.scal_perception.groups is None
+    assert without_codes.policy.scal_perception.group_frame_gain == 0.0
+    assert_linear_actor(without_codes)
+    mlp_actor = train("scal_rl_mlp_actor", log_folder)
+    assert mlp_actor.policy.scal_perception.groups is not None
+    layers = [m.out_features for m in mlp_actor.policy.mlp_extractor.policy_net if isinstance(m, torch.nn.Linear)]
+    assert layers == [64, 64] and mlp_actor.policy.action_net.in_features == 64

@@ -126,8 +126,6 @@ class SCALPerception(SCALPlasticity):
         growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
         if group_prototypes < 0:
             raise ValueError(f"group_prototypes={group_prototypes!r} must be >= 0 (0: no per-group prototypes)")
-        if group_prototypes and growth is not None:
-            raise ValueError("group_prototypes > 0 does not grow; allowed with it: neurogenesis=False")
         groups = GroupPrototypes(pooling.n_pooled, n_groups, group_prototypes) if group_prototypes else None
         is_number = isinstance(group_frame_gain, (int, float)) and not isinstance(group_frame_gain, bool)
         if not (is_number and group_frame_gain >= 0) or (group_frame_gain and groups is None):
@@ -245,7 +243,8 @@ class SCALPerception(SCALPlasticity):
         old_active = self.growth.mask.clone()
         old_active[event.slots] = 0.0
         self.running_prototypes[event.slots] = event.prototypes
-        self.running_thresholds[event.slots] = (self.running_thresholds * old_active).sum() / old_active.sum()
+        state_thresholds = self.running_thresholds[: old_active.numel()]  # the per-group neurons follow
+        self.running_thresholds[event.slots] = (state_thresholds * old_active).sum() / old_active.sum()
         self.running_usage[event.slots] = 1.0 / event.n_active
         self.growth_events.append(event)
         return event

@@ -166,9 +166,10 @@ class SCALPlasticity(BaseFeaturesExtractor):
         self.running_thresholds.copy_(thresholds.clamp(*self.threshold_bounds))
         if self.growth is None:
             self.running_spike_rate.copy_(rates.mean())
-        else:  # the active neurons' rate; the growth module keeps each neuron's for the saturation trigger
-            self.running_spike_rate.copy_(rates[self.growth.mask > 0].mean())
-            self.growth.record_rates(rates)
+        else:  # the active state neurons' rate; the growth module keeps each one's for the saturation trigger
+            state_rates = rates[: self.growth.mask.numel()]  # per-group neurons (SCALPerception's) come after them
+            self.running_spike_rate.copy_(state_rates[self.growth.mask > 0].mean())
+            self.growth.record_rates(state_rates)
 
     def replace_prototypes(self, indices: torch.Tensor, centroids: torch.Tensor) -> None:
         """Reseed the prototypes at ``indices`` (e.g. unused ones) with consolidated memory centroids."""
