@@ -206,7 +206,8 @@ def main(report: Callable[[str], None] = print) -> None:
         report(accuracy_table(rows) + "\n" + rank_table(rows))
         return
     torch.set_num_threads(1)
-    config = make_config(scenario="unsup_single", **{**SIZES["full"]["unsup_single"], **args.env_kwargs})
+    # the scenario pays the design's reward (the `design` column); the other candidates come with every image
+    config = make_config(scenario="unsup_single", **{**SIZES["full"]["unsup_single"], **args.env_kwargs, "unsup_reward": "design"})
     data = load_digits_split(config.data_source, config.n_train, config.n_test, config.split_seed, config.data_root)
     out.parent.mkdir(parents=True, exist_ok=True)
     for rule in args.rules:
