@@ -100,6 +100,10 @@ AGENTS: dict[str, AgentEntry] = {
         "agents.meta_utility.ConfidenceExitAgent", False, "MetaUtility: early exit once confidence >= threshold"
     ),
     "stdp": AgentEntry("agents.synapse.reference.STDPAgent", False, "synapse envs: Diehl–Cook pair-based STDP"),
+    "pair_rule": AgentEntry(
+        "agents.synapse.pair_rule.PairRuleAgent", False,
+        "synapse envs: pair-based rule, parameters learned without labels (eval/experiments/synapse_rule_search.py)",
+    ),
     "zero": AgentEntry("agents.synapse.reference.ZeroAgent", False, "synapse envs: no plasticity (Δd = 0)"),
     "three_factor": AgentEntry(
         "agents.synapse.reference.ThreeFactorAgent", False, "synapse envs: Hebbian pre × third factor (teacher)"

@@ -332,3 +332,30 @@ def test_actor_critic_policy_hands_flat_bits_to_the_perception_as_integers():
     features = policy.extract_features(observations)
     assert received == [torch.int8]
     torch.testing.assert_close(features, policy.scal_perception(observations.float()))
+
+
+def test_standardized_features_have_zero_mean_unit_variance_and_adapt_only_in_training():
+    space = gym.spaces.Box(-1, 1, (2 * 16 + 2,), dtype=np.float32)
+    kwargs = dict(n_frames=2, pool_size=1, n_components=0, n_prototypes=8, projection_dim=5, n_unpooled=2)
+    plain = SCALPerception(space, **kwargs)
+    perception = SCALPerception(space, **kwargs, standardize_features=True)
+    perception.load_state_dict(plain.state_dict(), strict=False)
+    observations = torch.rand(256, 34) * 2 - 1
+    perception.train()
+    with torch.no_grad():
+        first = perception(observations)  # the first pass takes this batch's moments
+    torch.testing.assert_close(first.mean(0), torch.zeros(perception.features_dim), atol=1e-4, rtol=0)
+    nonconstant = first.std(0) > 0
+    torch.testing.assert_close(first.std(0, unbiased=False)[nonconstant], torch.ones(int(nonconstant.sum())),
+                               atol=1e-2, rtol=0)  # eps in the variance
+    perception.eval(), plain.eval()
+    stats = {k: v.clone() for k, v in perception.state_dict().items() if "standardizer" in k}
+    plain.load_state_dict({k: v for k, v in perception.state_dict().items() if k not in stats})  # adapted alike
+    shifted = perception(observations + 0.5)
+    assert all(torch.equal(v, perception.state_dict()[k]) for k, v in stats.items())  # eval: nothing moves
+    raw = plain(observations + 0.5)
+    mean, var = perception.standardizer.running_mean, perception.standardizer.running_var
+    torch.testing.assert_close(shifted, (raw - mean) / torch.sqrt(var + 1e-5))
+    assert any("standardizer.running_mean" in k for k in perception.state_dict())  # saved with the model
+    with pytest.raises(ValueError, match="standardize_features"):
+        SCALPerception(space, **kwargs, standardize_features="yes")

@@ -127,6 +127,7 @@ SMOKE = {
     "a2c": ["-params", "n_steps:8"],
     "ppo": ["-params", "n_steps:32", "batch_size:16", "n_epochs:1"],
     "stdp": [],
+    "pair_rule": [],
     "zero": [],
     "random": [],
 }
@@ -136,6 +137,7 @@ SMOKE = {
 SMOKE_RUNS = [(n, a) for n in sorted(SCENARIO_IDS) for a in ("a2c", "ppo", "stdp")] + [
     ("semi", "zero"),
     ("semi", "random"),
+    ("unsup_single", "pair_rule"),
 ]
 
 

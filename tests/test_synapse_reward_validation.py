@@ -32,6 +32,6 @@ def test_design_column_is_the_design_reward_whatever_reward_the_env_pays(tmp_pat
     data = load_digits_split(config.data_source, config.n_train, config.n_test, config.split_seed, config.data_root)
     scenario = validation.UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(0))
     records = validation.learn(scenario, validation.DenseRule("stdp", scenario.network, 0), data, 6, 0)
-    expected = sum(r["design"] for r in records) / len(records)
+    expected = sum(r["reward"] for r in records) / len(records)  # the design pays here
     assert float(row["design"]) == pytest.approx(expected)
     assert float(row["design"]) != pytest.approx(float(row[asked]))

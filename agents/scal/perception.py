@@ -23,6 +23,7 @@ from agents.frontend import BlockPooling
 from agents.scal.group_prototypes import GroupPrototypes
 from agents.scal.growth import GrowthConfig, GrowthEvent, PrototypeGrowth, check_prototype_counts
 from agents.scal.plasticity import SCALPlasticity, check_flags
+from agents.scal.standardize import RunningStandardizer
 from agents.scal.subspace import PrincipalSubspace
 from spiking.soft_reset_lif import SoftResetLIFParameters, soft_reset_lif_run
 
@@ -81,6 +82,9 @@ class SCALPerception(SCALPlasticity):
         frame_features: also output every frame's projection, oldest first (``n_frames * projection_dim``
             features, before the unpooled inputs). The spike rates and mean potentials pool the frames; with
             these the policy can weigh each frame by its age, as a filter over a longer frame stack must.
+        standardize_features: standardise every output feature with running moments
+            (:class:`~agents.scal.standardize.RunningStandardizer`, moved at the prototypes' rate in training
+            passes), so that a linear read-out sees inputs of one scale and no offset.
 
     Prototypes and thresholds are buffers named ``running_*``: they travel with ``save``/``load`` and
     DQN copies them into its target network with its other running statistics. They adapt only in
@@ -117,12 +121,14 @@ class SCALPerception(SCALPlasticity):
         n_groups: int = 1,
         group_frame_gain: float = 0.0,
         frame_features: bool = False,
+        standardize_features: bool = False,
     ) -> None:
         pooling = BlockPooling.for_space(observation_space, n_frames, pool_size, n_unpooled)
         if n_steps < 1 or pool_size < 1 or projection_dim < 1 or n_prototypes < 1:
             raise ValueError("n_steps, pool_size, projection_dim and n_prototypes must be >= 1")
         check_flags(last_potential=last_potential, center_inputs=center_inputs, use_prototypes=use_prototypes,
-                    use_lif=use_lif, neurogenesis=neurogenesis, frame_features=frame_features)
+                    use_lif=use_lif, neurogenesis=neurogenesis, frame_features=frame_features,
+                    standardize_features=standardize_features)
         growth = _growth_module(neurogenesis, n_prototypes, max_prototypes, growth_kwargs, use_prototypes)
         if group_prototypes < 0:
             raise ValueError(f"group_prototypes={group_prototypes!r} must be >= 0 (0: no per-group prototypes)")
@@ -154,6 +160,7 @@ class SCALPerception(SCALPlasticity):
         self.group_frame_gain = float(group_frame_gain)
         if center_inputs:
             self.register_buffer("running_input_mean", torch.zeros(self.n_pooled))
+        self.standardizer = RunningStandardizer(features_dim) if standardize_features else None
 
     def pool(self, observations: torch.Tensor) -> torch.Tensor:
         """Bipolar transform and block pooling (centred with ``center_inputs``): ``(batch, frames, n_pooled)``."""
@@ -220,7 +227,10 @@ class SCALPerception(SCALPlasticity):
             features.append(self.groups.soft_assignments(pooled, self.group_frame_gain).flatten(1))
         if self.pooling.n_unpooled:
             features.append(self.pooling.unpooled(observations))
-        return torch.cat(features, dim=1)
+        features = torch.cat(features, dim=1)
+        if self.standardizer is not None:
+            features = self.standardizer(features, rate=self.prototype_lr * self.plasticity)
+        return features
 
     def _adapt(
         self, pooled: torch.Tensor, z: torch.Tensor, currents: torch.Tensor, spikes: torch.Tensor | None

@@ -45,7 +45,7 @@ class STDPAgent(EventRuleAgent):
     """
 
     name = "stdp"
-    a_post, a_pre, tau_steps = 1.0, 0.01, 20.0
+    a_post, a_pre, tau_pre, tau_post = 1.0, 0.01, 20.0, 20.0
 
     def __init__(self, env, seed: int | None = None) -> None:
         super().__init__(env, seed)
@@ -54,7 +54,7 @@ class STDPAgent(EventRuleAgent):
 
     def predict(self, observation, state=None, episode_start=None, deterministic=False):
         rows = self.rows(observation)
-        x_pre, x_post = trace(rows.pre, self.tau_steps), trace(rows.post, self.tau_steps)
+        x_pre, x_post = trace(rows.pre, self.tau_pre), trace(rows.post, self.tau_post)
         dd = self.a_post * x_pre * rows.scalar("post_event") - self.a_pre * x_post * rows.scalar("pre_event")
         for group in self.frozen:
             dd[np.isclose(rows.scalar("group"), group)] = 0.0

@@ -36,6 +36,7 @@ import envs  # noqa: F401
 from agents.hyperparams import load_hyperparams, resolve_dotted_list, resolve_hyperparams
 from agents.registry import get_entry, load_agent, make_agent
 from agents.synapse.layout import as_rows, split_rows
+from agents.synapse.pair_rule import PairRuleAgent
 from agents.synapse.validation import SynapseValidationCallback, run_rule, transfer
 from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
@@ -183,7 +184,7 @@ def evaluate(args: argparse.Namespace, rule: str, third_factor: str, seed: int) 
     # shaping and network renewal are training devices: the fresh network keeps its weights and reports
     # the scenario's own reward
     fresh = make_env(args.scenario, args.size, third_factor, {**args.env_kwargs, **EVAL_OVERRIDES})
-    model = transfer(model, fresh) if learns else reference_rule(rule, fresh, seed)
+    model = transfer(model, fresh) if learns else reference_rule(rule, fresh, seed, args.rule_params)
     fresh.reset(seed=seed + EVAL_SEED_OFFSET)
     before = fresh.unwrapped.evaluate(args.test_images, args.assign_images)
     metrics = run_rule(model, fresh, seed + EVAL_SEED_OFFSET, args.plast_images)
@@ -224,10 +225,13 @@ class DiagnosticRule:
         return (delta * rows.scalar("mask")).astype(np.float32), state
 
 
-def reference_rule(name: str, env: gym.Env, seed: int) -> Any:
-    """A diagnostic rule (:class:`DiagnosticRule`) or a registered reference agent."""
+def reference_rule(name: str, env: gym.Env, seed: int, params: str | None = None) -> Any:
+    """A diagnostic rule (:class:`DiagnosticRule`), a registered reference agent, or the ``pair_rule`` agent with
+    the parameters saved at ``params`` (``{seed}`` replaced by the seed)."""
     if name in DiagnosticRule.RULES:
         return DiagnosticRule(name, env.unwrapped.config.capacity)
+    if name == PairRuleAgent.name and params:
+        return PairRuleAgent.load(params.format(seed=seed), env)
     return make_agent(name, env, seed=seed)
 
 
@@ -400,6 +404,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--load-models",
         default=None,
         help="evaluate saved RL rules instead of training: a path with {seed}, e.g. DIR/semi__ppo__teacher__{seed}.zip",
+    )
+    parser.add_argument(
+        "--rule-params",
+        default=None,
+        help="parameters of the pair_rule agent: a JSON path with {seed} (synapse_rule_search.py writes them)",
     )
     parser.add_argument("--fields-dir", default=None, help="folder for receptive-field PNGs after plasticity")
     parser.add_argument("--tag", default="", help="suffix of the rule name in the CSV (e.g. '+shaping')")

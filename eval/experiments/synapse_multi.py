@@ -30,6 +30,7 @@ import torch
 
 from agents.registry import make_agent
 from agents.synapse.kernel import rule_kernel
+from agents.synapse.pair_rule import PairRuleAgent
 from envs.synapse_multi import multi_agent_kwargs
 from envs.synapse_multi.env import SynapseMultiAgentEnv, parallel_env
 from envs.synapse_multi.vec_adapter import make_parallel_vec_env
@@ -40,6 +41,7 @@ from train.environments import EVAL_SEED_OFFSET
 
 ENV_ID = "SynapseMultiUnsup-v0"
 POLICIES = {"shared": None, "per_group": "agents.multiagent.policy.PerGroupSynapsePolicy"}
+REFERENCE_RULES = ("stdp", "pair_rule", "zero", "random")  # the same rule for every group agent
 FIELDS = [
     "rule",
     "seed",
@@ -103,9 +105,14 @@ def train_policy(rule: str, seed: int, args: argparse.Namespace):
 
 
 def build_rule(rule: str, seed: int, args: argparse.Namespace):
+    """A trained policy, or a reference rule shared by every group agent (``pair_rule`` with the parameters of
+    ``--rule-params`` when given)."""
     if rule in POLICIES:
         return train_policy(rule, seed, args)
-    return make_agent(rule, make_parallel_vec_env(parallel_env, 1, seed, **env_kwargs(args)), seed=seed)
+    vec_env = make_parallel_vec_env(parallel_env, 1, seed, **env_kwargs(args))
+    if rule == PairRuleAgent.name and args.rule_params:
+        return PairRuleAgent.load(args.rule_params.format(seed=seed), vec_env)
+    return make_agent(rule, vec_env, seed=seed)
 
 
 def run_rule(model: Any, env: SynapseMultiAgentEnv, images: int) -> dict[str, list]:
@@ -286,6 +293,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--assign-images", type=int, default=300)
     parser.add_argument("--winner-window", type=int, default=100, help="last images of the winner statistics")
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key:value overrides (YAML values)")
+    parser.add_argument(
+        "--rule-params", default=None, help="parameters of the pair_rule agent: a JSON path with {seed}"
+    )
     parser.add_argument("--log-folder", default="logs/synapse_multi")
     parser.add_argument("--out", default="eval/results/synapse_multi/unsup.csv")
     parser.add_argument("--summary", action="store_true", help="only print the tables of --out")
@@ -296,9 +306,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
-    unknown = [r for r in args.rules if r not in (*POLICIES, "stdp", "zero", "random")]
+    unknown = [r for r in args.rules if r not in (*POLICIES, *REFERENCE_RULES)]
     if unknown:
-        parser.error(f"--rules {unknown} invalid; allowed: shared, per_group, stdp, zero, random")
+        parser.error(f"--rules {unknown} invalid; allowed: {', '.join([*POLICIES, *REFERENCE_RULES])}")
     return args
 
 

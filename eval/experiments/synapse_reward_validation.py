@@ -29,7 +29,8 @@ from scipy.stats import spearmanr
 from agents.synapse.stdp import STDPParameters, STDPState, stdp_initial_state, stdp_update_
 from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import DigitData, load_digits_split
-from envs.synapse.evaluation import encode, frozen_accuracy
+from envs.synapse.dense_plasticity import learn
+from envs.synapse.evaluation import frozen_accuracy
 from envs.synapse.events import group_events
 from envs.synapse.networks import SpikingNetwork
 from envs.synapse.rewards import UNSUP_REWARDS
@@ -81,33 +82,6 @@ class DenseRule:
                 group.apply_delta(pairs[:, 0], pairs[:, 1], delta)
 
 
-def next_image(
-    rng: np.random.Generator, episode: int, scenario: UnsupervisedScenario, n_train: int
-) -> tuple[int, bool]:
-    """The env's schedule: every ``represent_every``-th image one of the last ``diversity_window`` images again."""
-    c = scenario.config
-    recent = list(scenario.winner_of)[-c.diversity_window :]
-    if recent and c.represent_every and episode % c.represent_every == c.represent_every - 1:
-        return int(recent[rng.integers(len(recent))]), True
-    return int(rng.integers(n_train)), False
-
-
-def learn(scenario: UnsupervisedScenario, rule: DenseRule, data: DigitData, n_images: int, seed: int) -> list[dict]:
-    """Plasticity over ``n_images`` images; each image's design reward and candidate values (as the env pays them)."""
-    rng, config, records = np.random.default_rng(seed), scenario.config, []
-    for episode in range(n_images):
-        image, represented = next_image(rng, episode, scenario, len(data.train_x))
-        spikes = encode(data.train_x[image], config, rng)
-        scenario.begin_image(int(data.train_y[image]), spikes, represented, image)
-        rule.begin_image()
-        for s in spikes:
-            rule.step(scenario.network.step(s))
-        reward, info = scenario.end_image()
-        scenario.network.end_image()
-        records.append({"design": reward, **{k.split("/")[1]: v for k, v in info.items() if k.startswith("unsup/")}})
-    return records
-
-
 def means(records: list[dict]) -> dict[str, float]:
     """Mean of each candidate over the run and over its last quarter (NaN where never defined)."""
     late = records[-max(len(records) // 4, 1) :]
@@ -123,7 +97,7 @@ def run(rule_name: str, seed: int, config: SynapseEnvConfig, data: DigitData, ar
     start = time.time()
     scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(seed))
     rule = DenseRule(rule_name, scenario.network, seed)
-    records = learn(scenario, rule, data, args.plast_images, seed)
+    records = [{"design": r.pop("reward"), **r} for r in learn(scenario, rule, data, args.plast_images, seed)]
     accuracy = frozen_accuracy(scenario, data, config, args.test_images, args.assign_images, seed=12345)
     row = dict(rule=rule_name, seed=seed, plast_images=args.plast_images, test_images=args.test_images)
     return {**row, "accuracy": accuracy, **means(records), "seconds": round(time.time() - start, 1)}

@@ -1,0 +1,139 @@
+"""Learning a plasticity rule without labels: evolution strategies on the pair rule's parameters.
+
+The learner is a cross-entropy method (a Gaussian search distribution over the six parameters of
+:class:`~agents.synapse.pair_rule.PairRuleParameters`, amplitudes and time constants on a log scale, moved each
+generation to the mean of its best candidates), the
+meta-learning of plasticity rules by black-box search (Confavreux et al. 2020). A candidate's fitness is the label-free
+reward the unsupervised scenario pays (``unsup_reward``, by default ``discrimination``), averaged over the paying
+images of the second half of a run of ``images`` training images on a fresh network; no label is read. All candidates
+of a generation share the network and image seeds (common random numbers), which change every generation. The
+search starts at Diehl–Cook STDP; at the end the best ``finalists`` candidates are scored again on ``rescore_seeds``
+fresh networks and the best mean wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+
+from agents.synapse.pair_rule import DensePairRule, PairRuleParameters
+from envs.synapse.config import SynapseEnvConfig
+from envs.synapse.data import DigitData
+from envs.synapse.dense_plasticity import learn
+from envs.synapse.scenarios import UnsupervisedScenario
+
+NAMES = tuple(f.name for f in fields(PairRuleParameters))
+# search coordinate of each parameter: (log10 scale?, low, high, initial step) in that coordinate; amplitudes
+# 1e-3..10 (Δd is clipped to ±1), time constants 1..100 steps, x_tar 0..1 (a trace's range), mu 0..2
+SPACE = {
+    "a_post": (True, -3.0, 1.0, 0.5),
+    "a_pre": (True, -4.0, 1.0, 0.5),
+    "tau_pre": (True, 0.0, 2.0, 0.3),
+    "tau_post": (True, 0.0, 2.0, 0.3),
+    "x_tar": (False, 0.0, 1.0, 0.1),
+    "mu": (False, 0.0, 2.0, 0.3),
+}
+
+
+@dataclass
+class SearchSettings:
+    """Budget of one search: ``generations`` × ``population`` runs of ``images`` images, then the re-scoring."""
+
+    generations: int = 8
+    population: int = 8
+    elite: int = 3
+    images: int = 400
+    sigma_scale: float = 1.0  # times each coordinate's initial step (SPACE)
+    min_sigma: float = 0.1  # times each coordinate's initial step
+    finalists: int = 3
+    rescore_seeds: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("generations", "population", "elite", "images", "finalists", "rescore_seeds"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is not allowed: an integer >= 1")
+        if self.elite > self.population:
+            raise ValueError(f"elite={self.elite} is not allowed: at most population={self.population}")
+        if not 0 < self.min_sigma <= self.sigma_scale:
+            raise ValueError(f"min_sigma={self.min_sigma} is not allowed: in (0, sigma_scale={self.sigma_scale}]")
+
+
+def to_coordinates(params: PairRuleParameters) -> np.ndarray:
+    """The search coordinates of ``params`` (clipped to the bounds)."""
+    out = []
+    for name in NAMES:
+        log, low, high, _ = SPACE[name]
+        value = getattr(params, name)
+        out.append(np.clip(np.log10(max(value, 1e-12)) if log else value, low, high))
+    return np.array(out)
+
+
+def from_coordinates(x: np.ndarray) -> PairRuleParameters:
+    """The parameters at search coordinates ``x`` (clipped to the bounds)."""
+    values = {}
+    for value, name in zip(x, NAMES, strict=True):
+        log, low, high, _ = SPACE[name]
+        value = float(np.clip(value, low, high))
+        values[name] = 10**value if log else value
+    return PairRuleParameters(**values)
+
+
+def fitness(params: PairRuleParameters, config: SynapseEnvConfig, data: DigitData, images: int, seed: int) -> float:
+    """Mean paid label-free reward over the second half of ``images`` images on a fresh network seeded ``seed``."""
+    scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(seed))
+    rule = DensePairRule(scenario.network.groups[0], params)
+    records = learn(scenario, rule, data, images, seed)
+    paid = [r[config.unsup_reward] for r in records[images // 2 :] if r.get(config.unsup_reward) is not None]
+    return float(np.mean(paid)) if paid else -math.inf
+
+
+def search(
+    config: SynapseEnvConfig,
+    data: DigitData,
+    settings: SearchSettings,
+    seed: int,
+    report: Callable[[dict], None] = lambda row: None,
+) -> tuple[PairRuleParameters, list[dict]]:
+    """Run the search; returns the chosen parameters and one row per scored candidate (also passed to ``report``).
+
+    Networks are seeded ``1000 * (seed + 1) + generation`` (and ``+ 100 + i`` for the re-scoring), so a search never
+    sees the networks of evaluation seeds 0..999.
+    """
+    rng = np.random.default_rng(seed)
+    steps = np.array([SPACE[name][3] for name in NAMES])
+    mean, sigma = to_coordinates(PairRuleParameters()), settings.sigma_scale * steps
+    rows: list[dict] = []
+    scored: list[tuple[float, np.ndarray]] = []
+    for generation in range(settings.generations):
+        network_seed = 1000 * (seed + 1) + generation
+        candidates = [mean] + [mean + sigma * rng.standard_normal(len(NAMES)) for _ in range(settings.population - 1)]
+        candidates = [to_coordinates(from_coordinates(c)) for c in candidates]  # inside the bounds
+        values = []
+        for i, x in enumerate(candidates):
+            value = fitness(from_coordinates(x), config, data, settings.images, network_seed)
+            values.append(value)
+            scored.append((value, x))
+            row = {"phase": "search", "generation": generation, "candidate": i, "network_seed": network_seed,
+                   **asdict(from_coordinates(x)), "fitness": value}
+            rows.append(row)
+            report(row)
+        elite = np.array([candidates[i] for i in np.argsort(values)[::-1][: settings.elite]])
+        mean = elite.mean(0)
+        sigma = np.maximum(0.5 * sigma + 0.5 * elite.std(0), settings.min_sigma * steps)
+    finalists = [x for _, x in sorted(scored, key=lambda s: -s[0])[: settings.finalists]]
+    finals = []
+    for i, x in enumerate(finalists):
+        values = []
+        for j in range(settings.rescore_seeds):
+            network_seed = 1000 * (seed + 1) + 100 + j
+            values.append(fitness(from_coordinates(x), config, data, settings.images, network_seed))
+        finals.append(float(np.mean(values)))
+        row = {"phase": "rescore", "generation": settings.generations, "candidate": i, "network_seed": -1,
+               **asdict(from_coordinates(x)), "fitness": finals[-1]}
+        rows.append(row)
+        report(row)
+    return from_coordinates(finalists[int(np.argmax(finals))]), rows

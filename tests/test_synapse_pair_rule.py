@@ -1,0 +1,165 @@
+"""The pair rule (agents/synapse/pair_rule.py), its label-free search (agents/synapse/rule_search.py) and the script."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401
+from agents.registry import make_agent
+from agents.synapse.pair_rule import DensePairRule, PairRuleAgent, PairRuleParameters, load_parameters, save_parameters
+from agents.synapse.reference import STDPAgent
+from agents.synapse.rule_search import SearchSettings, fitness, search
+from envs.synapse.config import make_config, tiny_kwargs
+from envs.synapse.data import load_digits_split
+from eval.experiments import synapse_rule_search as script
+
+TINY = {k: v for k, v in tiny_kwargs("unsup_single").items() if k != "scenario"}
+STRONG = PairRuleParameters(a_post=3.0, a_pre=0.2, tau_pre=5.0, tau_post=8.0, x_tar=0.3, mu=0.5)  # Δd reaches ±1
+
+
+def tiny_setup(**overrides):
+    config = make_config(scenario="unsup_single", **TINY, **overrides)
+    return config, load_digits_split(config.data_source, config.n_train, config.n_test, config.split_seed,
+                                     config.data_root)
+
+
+def test_parameters_reject_negative_amplitudes_and_non_positive_time_constants():
+    with pytest.raises(ValueError, match="x_tar=nan is not allowed"):
+        PairRuleParameters(x_tar=float("nan"))
+    with pytest.raises(ValueError, match="a_pre=-0.1 is not allowed: a finite number >= 0"):
+        PairRuleParameters(a_pre=-0.1)
+    with pytest.raises(ValueError, match="tau_post=0.0 is not allowed: a finite number > 0"):
+        PairRuleParameters(tau_post=0.0)
+
+
+def test_default_parameters_act_as_the_stdp_agent():
+    env = gym.make("SynapseUnsupSingle-v0", **TINY)
+    obs, _ = env.reset(seed=0)
+    pair, stdp = make_agent("pair_rule", env, seed=0), STDPAgent(env, seed=0)
+    for _ in range(6):
+        action, _ = pair.predict(obs)
+        np.testing.assert_array_equal(action, stdp.predict(obs)[0])
+        obs, *_ = env.step(action)
+    assert np.abs(action).sum() > 0
+
+
+def test_dense_rule_changes_the_weights_as_the_agent_does_through_the_env():
+    env = gym.make("SynapseUnsupSingle-v0", **{**TINY, "capacity": 2000})  # every event of a step fits
+    agent = PairRuleAgent(env, params=STRONG)
+    obs, _ = env.reset(seed=0)
+    net = env.unwrapped.network
+    group = net.groups[0]
+    twin = dataclasses.replace(group, weight=group.weight.clone())
+    dense = DensePairRule(twin, STRONG)
+    start, clipped = group.weight.clone(), False
+    for episode in range(2):  # two images: the traces restart
+        if episode:
+            obs, _ = env.reset()
+            twin.weight.copy_(group.weight)  # the network normalises its input weights at each image (Diehl–Cook)
+        dense.begin_image()
+        done = False
+        while not done:
+            dense.step({name: net.history.latest(name) for name in (group.pre, group.post)})
+            action, _ = agent.predict(obs)
+            clipped |= bool((np.abs(action) == 1.0).any())
+            obs, _, done, _, info = env.step(action)
+            assert info["n_events"] == info["n_events_total"]
+            torch.testing.assert_close(group.weight, twin.weight)
+    assert clipped and not torch.equal(group.weight, start) and env.unwrapped.episodes == 2
+
+
+def test_parameters_round_trip_through_json_and_other_files_are_refused(tmp_path):
+    env = gym.make("SynapseUnsupSingle-v0", **TINY)
+    PairRuleAgent(env, seed=3, params=STRONG).save(tmp_path / "rule")
+    loaded = PairRuleAgent.load(tmp_path / "rule.json", env)
+    assert loaded.params == STRONG and loaded.seed == 3
+    STDPAgent(env, seed=0).save(tmp_path / "stdp")
+    with pytest.raises(ValueError, match="does not hold a pair_rule agent"):
+        load_parameters(tmp_path / "stdp.json")
+    assert save_parameters(tmp_path / "x", STRONG).suffix == ".json"
+
+
+def test_fitness_reads_no_labels():
+    config, data = tiny_setup()
+    shuffled = dataclasses.replace(data, train_y=np.random.default_rng(0).permutation(data.train_y))
+    value = fitness(STRONG, config, data, 30, seed=5)
+    assert np.isfinite(value)
+    assert fitness(STRONG, config, shuffled, 30, seed=5) == value
+
+
+def test_search_starts_at_stdp_scores_every_candidate_and_is_deterministic():
+    config, data = tiny_setup()
+    settings = SearchSettings(generations=2, population=3, elite=2, images=20, finalists=2, rescore_seeds=1)
+    chosen, rows = search(config, data, settings, seed=0)
+    assert [r["phase"] for r in rows] == ["search"] * 6 + ["rescore"] * 2
+    assert dataclasses.asdict(PairRuleParameters()).items() <= {k: pytest.approx(v) for k, v in rows[0].items()}.items()
+    assert rows[3]["network_seed"] == rows[0]["network_seed"] + 1  # a new network every generation
+    finals = rows[-2:]
+    best = max(finals, key=lambda r: r["fitness"])
+    assert dataclasses.asdict(chosen) == pytest.approx({k: best[k] for k in dataclasses.asdict(chosen)})
+    assert search(config, data, settings, seed=0) == (chosen, rows)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(elite=9), "elite=9 is not allowed: at most population=8"),
+    (dict(images=0), "images=0 is not allowed: an integer >= 1"),
+    (dict(min_sigma=2.0), "min_sigma=2.0 is not allowed"),
+])
+def test_search_settings_name_the_bad_argument(bad, message):
+    with pytest.raises(ValueError, match=message):
+        SearchSettings(**bad)
+
+
+def test_script_searches_evaluates_and_summarises(tmp_path):
+    kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "0"]
+    lines: list[str] = []
+    script.main(["search", "--generations", "1", "--population", "3", "--images", "10", *kwargs], lines.append)
+    params, seed = load_parameters(tmp_path / "pair_rule__0.json")
+    assert seed == 0 and (tmp_path / "search_0.csv").exists()
+    sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
+    script.main(["evaluate", *sizes, *kwargs, "--fixed", "a_post=3,mu=0.5"], lines.append)
+    script.main(["summary", "--out", str(tmp_path)], lines.append)
+    for rule in ("pair_rule", "zero", "fixed:a_post=3,mu=0.5"):
+        assert f"| {rule} |" in lines[-1]
+    assert "≥ STDP on" in lines[-1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "--images", "0"], "--images"),
+    (["evaluate", "--fixed", "a_post=3,speed=2"], "--fixed 'a_post=3,speed=2' is not valid"),
+    (["evaluate", "--fixed", "a_pre=-1"], "a_pre=-1.0 is not allowed"),
+])
+def test_script_rejects_bad_arguments_naming_them(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        script.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_learning_protocol_loads_the_pair_rule_of_each_seed(tmp_path):
+    from eval.experiments.synapse_learning import parse_args, reference_rule
+
+    env = gym.make("SynapseUnsupSingle-v0", **TINY)
+    save_parameters(tmp_path / "pair_rule__4", STRONG, seed=4)
+    args = parse_args(["--scenario", "unsup_single", "--rules", "pair_rule", "--rule-params",
+                       str(tmp_path / "pair_rule__{seed}.json")])
+    assert reference_rule("pair_rule", env, 4, args.rule_params).params == STRONG
+    assert reference_rule("pair_rule", env, 4).params == PairRuleParameters()  # no file: Diehl–Cook's values
+    with pytest.raises(FileNotFoundError):
+        reference_rule("pair_rule", env, 5, args.rule_params)
+
+
+def test_multi_agent_experiment_shares_the_pair_rule_of_each_seed(tmp_path, capsys):
+    from eval.experiments import synapse_multi
+
+    save_parameters(tmp_path / "pair_rule__2", STRONG, seed=2)
+    args = synapse_multi.parse_args(["--size", "tiny", "--rules", "pair_rule", "zero", "--rule-params",
+                                     str(tmp_path / "pair_rule__{seed}.json")])
+    assert synapse_multi.build_rule("pair_rule", 2, args).params == STRONG
+    with pytest.raises(SystemExit):
+        synapse_multi.parse_args(["--rules", "hebb"])
+    assert "allowed: shared, per_group, stdp, pair_rule, zero, random" in capsys.readouterr().err
