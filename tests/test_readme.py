@@ -104,9 +104,9 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             "reference": _synapse("semi_replay.csv", "three_factor" + semi[1], "teacher"),
         },
         ("SynapseUnsupSingle-v0, 28×28 digits (held-out accuracy)", "`pair_rule` searched without labels, 3"): {
-            "score": _synapse("rule_search/env_evaluation.csv", "pair_rule", "none"),
+            "score": _synapse("rule_search/env_all_events.csv", "pair_rule", "none"),
             "chance": [DIGIT_CHANCE, *_synapse("unsup_single_full.csv", "zero", "none")],
-            "reference": _synapse("rule_search/env_evaluation.csv", "stdp", "none"),
+            "reference": _synapse("rule_search/env_all_events.csv", "stdp", "none"),
         },
         ("MetaUtility-v0, η 0.05 (test accuracy %)", "`ppo`, 60k steps, 3"): _meta_utility(),
     }

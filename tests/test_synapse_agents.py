@@ -11,6 +11,7 @@ import torch
 from stable_baselines3 import A2C
 
 import envs  # noqa: F401
+from agents.registry import make_agent
 from agents.synapse.layout import as_rows
 from agents.synapse.policy import SynapsePolicy
 from agents.synapse.reference import STDPAgent, TrueGradientAgent, ZeroAgent, trace
@@ -45,6 +46,31 @@ def test_stdp_potentiates_at_post_spikes_and_depresses_at_pre_spikes():
     action, _ = agent.predict(rows.reshape(1, -1))
     assert action.shape == (1, capacity)
     np.testing.assert_allclose(action[0, :4], [np.exp(-2 / 20), -0.01 * np.exp(-1 / 20), 0.0, 0.0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("rule", ["stdp", "pair_rule", "zero"])
+def test_event_rules_act_on_filled_slots_the_same_at_any_capacity(rule):
+    """The rules compute on the filled prefix of the rows only: a larger capacity pads with zeros."""
+    env = make("unsup_single", capacity=4096)
+    obs, _ = env.reset(seed=0)
+    stdp = make_agent("stdp", env, seed=0)
+    while not stdp.predict(obs)[0].any():  # a step where STDP changes weights
+        obs, *_ = env.step(np.zeros(4096, np.float32))
+    k = env.unwrapped.config.history
+    rows = as_rows(obs, 4096)
+    n = int(rows[:, column(k, "mask")].sum())
+    assert 0 < n < 4096
+    shifted = np.zeros_like(rows)
+    shifted[: n - n // 2] = rows[n // 2 : n]  # a second observation with fewer filled slots
+    batch = np.stack([rows, shifted])
+    small, _ = make_agent(rule, env, seed=0).predict(batch.reshape(2, -1))
+    wide = np.zeros((2, 8192, rows.shape[1]), np.float32)
+    wide[:, :4096] = batch
+    large, _ = make_agent(rule, make("unsup_single", capacity=8192), seed=0).predict(wide.reshape(2, -1))
+    assert large.shape == (2, 8192) and not large[:, 4096:].any() and not small[:, n:].any()
+    np.testing.assert_array_equal(large[:, :4096], small)
+    if rule != "zero":
+        assert small.any()
 
 
 def test_true_gradient_agent_maximises_the_grad_mimicry_reward():

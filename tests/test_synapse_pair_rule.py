@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 
 import gymnasium as gym
@@ -11,15 +12,23 @@ import torch
 
 import envs  # noqa: F401
 from agents.registry import make_agent
-from agents.synapse.pair_rule import DensePairRule, PairRuleAgent, PairRuleParameters, load_parameters, save_parameters
+from agents.synapse.pair_rule import (
+    PairRuleAgent,
+    PairRuleParameters,
+    dense_pair_rules,
+    load_parameters,
+    save_parameters,
+)
 from agents.synapse.reference import STDPAgent
 from agents.synapse.rule_search import SearchSettings, fitness, search
+from envs.synapse import SCENARIO_IDS
 from envs.synapse.config import make_config, tiny_kwargs
 from envs.synapse.data import load_digits_split
 from eval.experiments import synapse_rule_search as script
 
 TINY = {k: v for k, v in tiny_kwargs("unsup_single").items() if k != "scenario"}
 STRONG = PairRuleParameters(a_post=3.0, a_pre=0.2, tau_pre=5.0, tau_post=8.0, x_tar=0.3, mu=0.5)  # Δd reaches ±1
+INHIBITORY = PairRuleParameters(a_post=0.5, a_pre=2.0, tau_pre=4.0, tau_post=6.0, x_tar=0.1, mu=0.3)
 
 
 def tiny_setup(**overrides):
@@ -48,29 +57,34 @@ def test_default_parameters_act_as_the_stdp_agent():
     assert np.abs(action).sum() > 0
 
 
-def test_dense_rule_changes_the_weights_as_the_agent_does_through_the_env():
-    env = gym.make("SynapseUnsupSingle-v0", **{**TINY, "capacity": 2000})  # every event of a step fits
-    agent = PairRuleAgent(env, params=STRONG)
+@pytest.mark.parametrize("scenario, inhibitory", [("unsup_single", None), ("unsup_dual", INHIBITORY)])
+def test_dense_rules_change_the_weights_as_the_agent_does_through_the_env(scenario, inhibitory):
+    kwargs = {**tiny_kwargs(scenario), "capacity": 4000, "alpha_unsup": 0.5}  # every event of a step fits
+    env = gym.make(SCENARIO_IDS[scenario], **kwargs)
+    agent = PairRuleAgent(env, params=STRONG, inhibitory=inhibitory)
     obs, _ = env.reset(seed=0)
     net = env.unwrapped.network
-    group = net.groups[0]
-    twin = dataclasses.replace(group, weight=group.weight.clone())
-    dense = DensePairRule(twin, STRONG)
-    start, clipped = group.weight.clone(), False
+    twins = [dataclasses.replace(group, weight=group.weight.clone()) for group in net.groups]
+    dense = dense_pair_rules(twins, STRONG, inhibitory, scale=0.5 if scenario == "unsup_dual" else 1.0)
+    start, clipped = [g.weight.clone() for g in net.groups], False
     for episode in range(2):  # two images: the traces restart
         if episode:
             obs, _ = env.reset()
-            twin.weight.copy_(group.weight)  # the network normalises its input weights at each image (Diehl–Cook)
+            for twin, group in zip(twins, net.groups, strict=True):
+                twin.weight.copy_(group.weight)  # the network normalises its input weights at each image (Diehl–Cook)
         dense.begin_image()
         done = False
         while not done:
-            dense.step({name: net.history.latest(name) for name in (group.pre, group.post)})
+            dense.step({name: net.history.latest(name) for name in ("input", "exc", "inh")})
             action, _ = agent.predict(obs)
             clipped |= bool((np.abs(action) == 1.0).any())
             obs, _, done, _, info = env.step(action)
             assert info["n_events"] == info["n_events_total"]
-            torch.testing.assert_close(group.weight, twin.weight)
-    assert clipped and not torch.equal(group.weight, start) and env.unwrapped.episodes == 2
+            for twin, group in zip(twins, net.groups, strict=True):
+                torch.testing.assert_close(group.weight, twin.weight)
+    assert clipped and env.unwrapped.episodes == 2
+    changed = [not torch.equal(g.weight, s) for g, s in zip(net.groups, start, strict=True)]
+    assert changed == [True, inhibitory is not None]
 
 
 def test_parameters_round_trip_through_json_and_other_files_are_refused(tmp_path):
@@ -119,14 +133,60 @@ def test_script_searches_evaluates_and_summarises(tmp_path):
     kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "0"]
     lines: list[str] = []
     script.main(["search", "--generations", "1", "--population", "3", "--images", "10", *kwargs], lines.append)
-    params, seed = load_parameters(tmp_path / "pair_rule__0.json")
-    assert seed == 0 and (tmp_path / "search_0.csv").exists()
+    saved = load_parameters(tmp_path / "pair_rule__0.json")
+    assert saved.seed == 0 and saved.inhibitory is None and (tmp_path / "search_0.csv").exists()
     sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
     script.main(["evaluate", *sizes, *kwargs, "--fixed", "a_post=3,mu=0.5"], lines.append)
     script.main(["summary", "--out", str(tmp_path)], lines.append)
     for rule in ("pair_rule", "zero", "fixed:a_post=3,mu=0.5"):
         assert f"| {rule} |" in lines[-1]
     assert "≥ STDP on" in lines[-1]
+
+
+def test_script_evaluates_every_seeds_rule_on_other_networks_paired_with_stdp(tmp_path):
+    kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path)]
+    save_parameters(tmp_path / "pair_rule__0", STRONG, seed=0)
+    save_parameters(tmp_path / "pair_rule__1", PairRuleParameters(), seed=1)  # STDP's values
+    sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
+    lines: list[str] = []
+    script.main(["evaluate", "--seeds", "0", "1", "--networks", "7", "8", "--rules", "pair_rule", "stdp", *sizes,
+                 *kwargs], lines.append)
+    rows = list(csv.DictReader((tmp_path / "evaluation_networks.csv").open()))
+    assert [(r["rule"], r["seed"], r["network"]) for r in rows[:3]] == [
+        ("pair_rule", "0", "7"), ("pair_rule", "1", "7"), ("stdp", "-", "7")]
+    assert rows[1]["accuracy"] == rows[2]["accuracy"] != rows[0]["accuracy"]  # STDP's values on the same network
+    assert len(rows) == 6 and not (tmp_path / "evaluation.csv").exists()
+    script.main(["summary", "--out", str(tmp_path)], lines.append)
+    assert "| pair_rule of seed 1 | 2 |" in lines[-1] and "+0.000, ≥ STDP on 2/2" in lines[-1]
+    assert "| pair_rule, every seed | 4 |" in lines[-1]
+
+
+def test_script_searches_the_inhibitory_rule_beside_the_seeds_input_rule(tmp_path):
+    kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "1"]
+    save_parameters(tmp_path / "pair_rule__1", STRONG, seed=1)
+    lines: list[str] = []
+    search = ["search", "--generations", "1", "--population", "2", "--images", "10"]
+    script.main([*search, "--scenario", "unsup_dual", *kwargs], lines.append)
+    saved = load_parameters(tmp_path / "pair_rule_dual__1.json")
+    assert saved.params == STRONG and isinstance(saved.inhibitory, PairRuleParameters)
+    first = next(csv.DictReader((tmp_path / "search_dual_1.csv").open()))
+    assert float(first["a_post"]) == pytest.approx(1.0) and float(first["tau_pre"]) == pytest.approx(20.0)  # STDP's
+    assert not (tmp_path / "search_1.csv").exists()
+    sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
+    script.main(["evaluate", "--scenario", "unsup_dual", "--rules", "pair_rule", "stdp", *sizes, *kwargs], lines.append)
+    rows = list(csv.DictReader((tmp_path / "evaluation_dual.csv").open()))
+    assert [r["rule"] for r in rows] == ["pair_rule", "stdp"]
+    with pytest.raises(FileNotFoundError):  # no input→E rule for seed 2
+        script.main([*search, "--scenario", "unsup_dual", *kwargs[:-1], "2"], lines.append)
+
+
+def test_fitness_of_an_inhibitory_rule_depends_on_it():
+    config, data = tiny_setup(w_inh_init=-3.0, w_min_inh=-6.0)  # inhibition weak enough for I→E changes to matter
+    frozen = fitness(STRONG, config, data, 30, seed=5)
+    assert fitness(PairRuleParameters(a_post=1e-3, a_pre=1e-4), config, data, 30, seed=5, excitatory=STRONG) == (
+        pytest.approx(frozen, abs=0.05)
+    )
+    assert fitness(INHIBITORY, config, data, 30, seed=5, excitatory=STRONG) != frozen
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.reference import ReferenceAgent, env_attribute
-from agents.synapse.layout import as_rows, split_rows
+from agents.synapse.layout import EventRows, as_rows, split_rows
 
 
 def trace(history: np.ndarray, tau_steps: float) -> np.ndarray:
@@ -32,10 +32,25 @@ def trace(history: np.ndarray, tau_steps: float) -> np.ndarray:
 
 
 class EventRuleAgent(ReferenceAgent):
-    """Base of rules that read the event rows of a synapse env's observation."""
+    """Base of rules that read the event rows of a synapse env's observation.
 
-    def rows(self, observation):
-        return split_rows(as_rows(np.asarray(observation, dtype=np.float64), self.action_space.shape[0]))
+    Subclasses give :meth:`delta`, the unclipped Δd of the filled rows; :meth:`predict` computes it on the rows up
+    to the last filled slot only (the env fills slots from the first, so padding costs nothing at a large
+    ``capacity``), masks padding, clips to [−1, 1] and pads back to ``capacity``.
+    """
+
+    def delta(self, rows: EventRows) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        capacity = self.action_space.shape[0]
+        all_rows = as_rows(np.asarray(observation), capacity)
+        filled = split_rows(all_rows).scalar("mask") > 0
+        n = int(np.flatnonzero(filled.reshape(-1, capacity).any(0)).max(initial=-1)) + 1
+        rows = split_rows(all_rows[..., :n, :].astype(np.float64))
+        action = np.zeros(all_rows.shape[:-1], dtype=np.float32)
+        action[..., :n] = np.clip(self.delta(rows) * rows.scalar("mask"), -1, 1)
+        return action, state
 
 
 class STDPAgent(EventRuleAgent):
@@ -52,13 +67,22 @@ class STDPAgent(EventRuleAgent):
         names = env_attribute(env, "group_names") or []
         self.frozen = [i / max(len(names) - 1, 1) for i, n in enumerate(names) if n.startswith("inh")]
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        rows = self.rows(observation)
+    def delta(self, rows: EventRows) -> np.ndarray:
         x_pre, x_post = trace(rows.pre, self.tau_pre), trace(rows.post, self.tau_post)
         dd = self.a_post * x_pre * rows.scalar("post_event") - self.a_pre * x_post * rows.scalar("pre_event")
+        return self.freeze_inhibitory(dd, rows)
+
+    def inhibitory_rows(self, rows: EventRows) -> np.ndarray:
+        """Which rows are events of an inhibitory group."""
+        found = np.zeros(rows.scalar("group").shape, dtype=bool)
         for group in self.frozen:
-            dd[np.isclose(rows.scalar("group"), group)] = 0.0
-        return np.clip(dd * rows.scalar("mask"), -1, 1).astype(np.float32), state
+            found |= np.isclose(rows.scalar("group"), group)
+        return found
+
+    def freeze_inhibitory(self, dd: np.ndarray, rows: EventRows) -> np.ndarray:
+        """``dd`` with the events of inhibitory groups set to 0."""
+        dd[self.inhibitory_rows(rows)] = 0.0
+        return dd
 
 
 class ZeroAgent(EventRuleAgent):
@@ -66,8 +90,8 @@ class ZeroAgent(EventRuleAgent):
 
     name = "zero"
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        return np.zeros_like(self.rows(observation).scalar("mask"), dtype=np.float32), state
+    def delta(self, rows: EventRows) -> np.ndarray:
+        return np.zeros_like(rows.scalar("mask"))
 
 
 class TrueGradientAgent(EventRuleAgent):
@@ -85,10 +109,8 @@ class TrueGradientAgent(EventRuleAgent):
             )
         self.lam = config.lambda_reg
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        rows = self.rows(observation)
-        g = rows.pre[..., -1] * rows.scalar("third_factor")
-        return np.clip(-g / (2 * self.lam) * rows.scalar("mask"), -1, 1).astype(np.float32), state
+    def delta(self, rows: EventRows) -> np.ndarray:
+        return -rows.pre[..., -1] * rows.scalar("third_factor") / (2 * self.lam)
 
 
 class ThreeFactorAgent(EventRuleAgent):
@@ -102,7 +124,5 @@ class ThreeFactorAgent(EventRuleAgent):
         if config is None or config.third_factor != "teacher":
             raise ValueError("agent 'three_factor' needs a synapse env with third_factor='teacher'")
 
-    def predict(self, observation, state=None, episode_start=None, deterministic=False):
-        rows = self.rows(observation)
-        dd = rows.pre[..., -1] * rows.scalar("third_factor") * rows.scalar("mask")
-        return np.clip(dd, -1, 1).astype(np.float32), state
+    def delta(self, rows: EventRows) -> np.ndarray:
+        return rows.pre[..., -1] * rows.scalar("third_factor")

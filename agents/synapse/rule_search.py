@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from agents.synapse.pair_rule import DensePairRule, PairRuleParameters
+from agents.synapse.pair_rule import PairRuleParameters, dense_pair_rules
 from envs.synapse.config import SynapseEnvConfig
 from envs.synapse.data import DigitData
 from envs.synapse.dense_plasticity import learn
@@ -82,13 +82,32 @@ def from_coordinates(x: np.ndarray) -> PairRuleParameters:
     return PairRuleParameters(**values)
 
 
-def fitness(params: PairRuleParameters, config: SynapseEnvConfig, data: DigitData, images: int, seed: int) -> float:
-    """Mean paid label-free reward over the second half of ``images`` images on a fresh network seeded ``seed``."""
+def fitness(
+    params: PairRuleParameters,
+    config: SynapseEnvConfig,
+    data: DigitData,
+    images: int,
+    seed: int,
+    excitatory: PairRuleParameters | None = None,
+) -> float:
+    """Mean paid label-free reward over the second half of ``images`` images on a fresh network seeded ``seed``.
+
+    ``params`` is the input→E rule (I→E fixed), or with ``excitatory`` given the I→E rule beside that input→E rule
+    (the second policy of ``unsup_dual``, scaled by ``alpha_unsup`` as the env scales it)."""
     scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(seed))
-    rule = DensePairRule(scenario.network.groups[0], params)
+    groups = scenario.network.groups
+    if excitatory is None:
+        rule = dense_pair_rules(groups, params, None)
+    else:
+        rule = dense_pair_rules(groups, excitatory, params, inhibitory_scale(config))
     records = learn(scenario, rule, data, images, seed)
     paid = [r[config.unsup_reward] for r in records[images // 2 :] if r.get(config.unsup_reward) is not None]
     return float(np.mean(paid)) if paid else -math.inf
+
+
+def inhibitory_scale(config: SynapseEnvConfig) -> float:
+    """The env's action scale of the I→E group: ``alpha_unsup`` in ``unsup_dual``, else 1."""
+    return config.alpha_unsup if config.scenario == "unsup_dual" else 1.0
 
 
 def search(
@@ -97,8 +116,10 @@ def search(
     settings: SearchSettings,
     seed: int,
     report: Callable[[dict], None] = lambda row: None,
+    excitatory: PairRuleParameters | None = None,
 ) -> tuple[PairRuleParameters, list[dict]]:
     """Run the search; returns the chosen parameters and one row per scored candidate (also passed to ``report``).
+    With ``excitatory`` the search is over the I→E rule beside that fixed input→E rule (:func:`fitness`).
 
     Networks are seeded ``1000 * (seed + 1) + generation`` (and ``+ 100 + i`` for the re-scoring), so a search never
     sees the networks of evaluation seeds 0..999.
@@ -114,7 +135,7 @@ def search(
         candidates = [to_coordinates(from_coordinates(c)) for c in candidates]  # inside the bounds
         values = []
         for i, x in enumerate(candidates):
-            value = fitness(from_coordinates(x), config, data, settings.images, network_seed)
+            value = fitness(from_coordinates(x), config, data, settings.images, network_seed, excitatory)
             values.append(value)
             scored.append((value, x))
             row = {"phase": "search", "generation": generation, "candidate": i, "network_seed": network_seed,
@@ -130,7 +151,7 @@ def search(
         values = []
         for j in range(settings.rescore_seeds):
             network_seed = 1000 * (seed + 1) + 100 + j
-            values.append(fitness(from_coordinates(x), config, data, settings.images, network_seed))
+            values.append(fitness(from_coordinates(x), config, data, settings.images, network_seed, excitatory))
         finals.append(float(np.mean(values)))
         row = {"phase": "rescore", "generation": settings.generations, "candidate": i, "network_seed": -1,
                **asdict(from_coordinates(x)), "fitness": finals[-1]}

@@ -30,21 +30,25 @@ def transfer(model: Any, env: gym.Env) -> Any:
 
 
 def run_rule(model: Any, env: gym.Env, seed: int, images: int) -> dict[str, float]:
-    """Let the rule drive a fresh network for ``images`` episodes; mean metrics of those episodes."""
+    """Let the rule drive a fresh network for ``images`` episodes; mean metrics of those episodes, and
+    ``events_kept``: the share of the events the env applied (below 1 where steps exceed its ``capacity``)."""
     obs, _ = env.reset(seed=seed)
     metrics: dict[str, list[float]] = {"cosine": [], "sign_agreement": [], "episode_reward": []}
+    kept, total_events = 0, 0
     for _ in range(images):
         done, total = False, 0.0
         while not done:
             action, _ = model.predict(obs[None], deterministic=True)
             obs, reward, done, _, info = env.step(action[0])
             total += reward
+            kept, total_events = kept + info.get("n_events", 0), total_events + info.get("n_events_total", 0)
         metrics["episode_reward"].append(total)
         for key in ("cosine", "sign_agreement"):
             if key in info:
                 metrics[key].append(info[key])
         obs, _ = env.reset()
-    return {k: float(np.nanmean(v)) if v else float("nan") for k, v in metrics.items()}
+    means = {k: float(np.nanmean(v)) if v else float("nan") for k, v in metrics.items()}
+    return {**means, "events_kept": kept / total_events if total_events else float("nan")}
 
 
 def validation_env(env_id: str, env_kwargs: dict[str, Any], n_val: int) -> gym.Env:

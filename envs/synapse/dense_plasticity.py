@@ -24,6 +24,21 @@ class DenseRule(Protocol):
     def step(self, spikes: dict[str, torch.Tensor]) -> None: ...
 
 
+class CombinedRule:
+    """Several dense rules (e.g. one per synapse group) applied at every step, in order."""
+
+    def __init__(self, rules: list[DenseRule]) -> None:
+        self.rules = rules
+
+    def begin_image(self) -> None:
+        for rule in self.rules:
+            rule.begin_image()
+
+    def step(self, spikes: dict[str, torch.Tensor]) -> None:
+        for rule in self.rules:
+            rule.step(spikes)
+
+
 def next_image(
     rng: np.random.Generator, episode: int, scenario: UnsupervisedScenario, n_train: int
 ) -> tuple[int, bool]:

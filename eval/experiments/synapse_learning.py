@@ -66,6 +66,7 @@ FIELDS = [
     "sign_agreement",
     "episode_reward",
     "seconds",
+    "events_kept",
 ]
 
 

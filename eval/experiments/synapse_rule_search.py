@@ -1,16 +1,22 @@
-"""A plasticity rule learned without labels for ``unsup_single``: search, then held-out accuracy beside STDP and zero.
+"""A plasticity rule learned without labels for ``unsup_single`` and ``unsup_dual``: search, then held-out accuracy.
 
     python eval/experiments/synapse_rule_search.py search --seeds 0 --out eval/results/synapse/rule_search
     python eval/experiments/synapse_rule_search.py evaluate --seeds 0 1 2 --out eval/results/synapse/rule_search
     python eval/experiments/synapse_rule_search.py summary --out eval/results/synapse/rule_search
+    python eval/experiments/synapse_rule_search.py search --scenario unsup_dual --seeds 0   # after the first search
 
 ``search`` runs :func:`agents.synapse.rule_search.search` once per seed (full size unless ``--env-kwargs`` says
 otherwise; fitness = the scenario's label-free reward) and writes ``search_<seed>.csv`` (every candidate) and
-``pair_rule__<seed>.json`` (the chosen rule, loadable by the ``pair_rule`` agent). ``evaluate`` trains a fresh network
-of each evaluation seed with the seed's learned rule, Diehl–Cook STDP and zero plasticity on ``--plast-images``
-training images (every event, :mod:`envs.synapse.dense_plasticity`), then scores held-out accuracy (Diehl–Cook label
-assignment, as ``env.evaluate``) and appends rows to ``evaluation.csv``; ``--fixed a_post=3,a_pre=0.03`` adds a
-rule with those parameters (the others Diehl–Cook's), named ``fixed:<spec>``. ``summary`` prints the paired table.
+``pair_rule__<seed>.json`` (the chosen rule, loadable by the ``pair_rule`` agent). With ``--scenario unsup_dual`` it
+searches the second policy, the I→E rule, beside the seed's input→E rule of ``--excitatory`` (default: the
+``unsup_single`` search's ``pair_rule__<seed>.json``), and writes ``search_dual_<seed>.csv`` and
+``pair_rule_dual__<seed>.json`` (both rules). ``evaluate`` trains a fresh network of each evaluation seed with the
+seed's learned rule(s), Diehl–Cook STDP and zero plasticity on ``--plast-images`` training images (every event,
+:mod:`envs.synapse.dense_plasticity`), then scores held-out accuracy (Diehl–Cook label assignment, as
+``env.evaluate``) and appends rows to ``evaluation.csv`` (``evaluation_dual.csv``); ``--fixed a_post=3,a_pre=0.03``
+adds a rule with those parameters (the others Diehl–Cook's), named ``fixed:<spec>``; ``--networks 100 101`` instead
+runs every seed's learned rule and STDP once on each of those network seeds (``evaluation_networks.csv``: more
+networks per rule than the seeds give). ``summary`` prints the paired tables.
 """
 
 from __future__ import annotations
@@ -23,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.synapse.pair_rule import DensePairRule, PairRuleParameters, load_parameters, save_parameters
-from agents.synapse.rule_search import SearchSettings, search
+from agents.synapse.pair_rule import PairRuleParameters, dense_pair_rules, load_parameters, save_parameters
+from agents.synapse.rule_search import SearchSettings, inhibitory_scale, search
 from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import DigitData, load_digits_split
-from envs.synapse.dense_plasticity import learn
+from envs.synapse.dense_plasticity import CombinedRule, DenseRule, learn
 from envs.synapse.evaluation import frozen_accuracy
 from envs.synapse.scenarios import UnsupervisedScenario
 from eval.experiments.synapse_sizes import SIZES
@@ -38,18 +44,13 @@ EVAL_RULES = ("pair_rule", "stdp", "zero")
 EVAL_FIELDS = ["rule", "seed", "plast_images", "test_images", "accuracy", "accuracy_before", "reward", "seconds"]
 
 
-class NoPlasticity:
-    """Zero plasticity as a dense rule: the network runs and nothing changes."""
-
-    def begin_image(self) -> None:
-        pass
-
-    def step(self, spikes: dict[str, torch.Tensor]) -> None:
-        pass
+def suffix(scenario: str) -> str:
+    """File-name suffix of a scenario's results: none for ``unsup_single``, ``_dual`` for ``unsup_dual``."""
+    return "_dual" if scenario == "unsup_dual" else ""
 
 
-def rule_path(out: Path, seed: int) -> Path:
-    return out / f"pair_rule__{seed}.json"
+def rule_path(out: Path, seed: int, scenario: str = "unsup_single") -> Path:
+    return out / f"pair_rule{suffix(scenario)}__{seed}.json"
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
@@ -61,37 +62,62 @@ def append_rows(path: Path, rows: list[dict]) -> None:
 
 
 def run_search(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
-    settings = SearchSettings(generations=args.generations, population=args.population, images=args.images)
+    elite = min(SearchSettings.elite, args.population)
+    settings = SearchSettings(generations=args.generations, population=args.population, elite=elite, images=args.images)
     for seed in args.seeds:
         start = time.time()
-        params, rows = search(config, data, settings, seed, report=lambda row: report(str(_rounded(row))))
+        excitatory = load_parameters(args.excitatory.format(seed=seed)).params if args.scenario == "unsup_dual" else None
+        params, rows = search(config, data, settings, seed, lambda row: report(str(_rounded(row))), excitatory)
         for row in rows:
             row["seed"] = seed
-        (args.out / f"search_{seed}.csv").unlink(missing_ok=True)
-        append_rows(args.out / f"search_{seed}.csv", rows)
-        save_parameters(rule_path(args.out, seed), params, seed)
-        report(f"seed {seed}: {params} in {time.time() - start:.0f} s -> {rule_path(args.out, seed)}")
+        table = args.out / f"search{suffix(args.scenario)}_{seed}.csv"
+        table.unlink(missing_ok=True)
+        append_rows(table, rows)
+        path = rule_path(args.out, seed, args.scenario)
+        if excitatory is None:
+            save_parameters(path, params, seed)
+        else:
+            save_parameters(path, excitatory, seed, inhibitory=params)
+        report(f"seed {seed}: {params} in {time.time() - start:.0f} s -> {path}")
 
 
-def evaluate_rule(rule: str, seed: int, config: SynapseEnvConfig, data: DigitData, args) -> dict:
-    """Held-out accuracy of a fresh network seeded ``seed`` before and after ``--plast-images`` images of ``rule``."""
-    start = time.time()
-    scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(seed))
-    group = scenario.network.groups[0]
+def dense_rule(rule: str, seed: int, groups: list, config: SynapseEnvConfig, args) -> DenseRule:
+    """The dense rule named ``rule`` on a network's ``groups`` (``zero``: no rule at all)."""
     if rule.startswith("fixed:"):
-        dense = DensePairRule(group, fixed_parameters(rule.removeprefix("fixed:")))
-    else:
-        dense = {
-            "pair_rule": lambda: DensePairRule(group, load_parameters(rule_path(args.out, seed))[0]),
-            "stdp": lambda: DensePairRule(group, PairRuleParameters()),
-            "zero": NoPlasticity,
-        }[rule]()
+        return dense_pair_rules(groups, fixed_parameters(rule.removeprefix("fixed:")), None)
+    if rule == "pair_rule":
+        saved = load_parameters(rule_path(args.out, seed, args.scenario))
+        return dense_pair_rules(groups, saved.params, saved.inhibitory, inhibitory_scale(config))
+    return CombinedRule([]) if rule == "zero" else dense_pair_rules(groups, PairRuleParameters(), None)
+
+
+def evaluate_rule(
+    rule: str, seed: int, config: SynapseEnvConfig, data: DigitData, args, network: int | None = None
+) -> dict:
+    """Held-out accuracy of a fresh network seeded ``network`` (default ``seed``) before and after
+    ``--plast-images`` images of ``rule`` (the learned rule of search ``seed``)."""
+    start = time.time()
+    network = seed if network is None else network
+    scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(network))
+    dense = dense_rule(rule, seed, scenario.network.groups, config, args)
     before = frozen_accuracy(scenario, data, config, args.test_images, args.assign_images, seed=12345)
-    records = learn(scenario, dense, data, args.plast_images, seed)
+    records = learn(scenario, dense, data, args.plast_images, network)
     accuracy = frozen_accuracy(scenario, data, config, args.test_images, args.assign_images, seed=12345)
     paid = [r[config.unsup_reward] for r in records if r.get(config.unsup_reward) is not None]
-    return dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
-                accuracy_before=before, reward=float(np.mean(paid)), seconds=round(time.time() - start, 1))
+    row = dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
+               accuracy_before=before, reward=float(np.mean(paid)), seconds=round(time.time() - start, 1))
+    return row if network == seed else {**row, "network": network}
+
+
+def evaluate_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
+    """``--networks``: every seed's learned rule, and once each the other rules, on each of the network seeds."""
+    for network in args.networks:
+        for rule in args.rules:
+            for seed in args.seeds if rule == "pair_rule" else args.seeds[:1]:
+                row = evaluate_rule(rule, seed, config, data, args, network)
+                row["seed"] = seed if rule == "pair_rule" else "-"
+                append_rows(args.out / f"evaluation{suffix(args.scenario)}_networks.csv", [row])
+                report(str(_rounded(row)))
 
 
 def fixed_parameters(spec: str) -> PairRuleParameters:
@@ -125,6 +151,28 @@ def summary(path: Path) -> str:
     return f"seeds {seeds}\n" + markdown_table(table)
 
 
+def networks_summary(path: Path) -> str:
+    """Per search seed, its rule's accuracy on the extra networks, paired with STDP on the same networks."""
+    rows = list(csv.DictReader(path.open()))
+    stdp = {r["network"]: float(r["accuracy"]) for r in rows if r["rule"] == "stdp"}
+    table = {"rule": ["stdp"], "networks": [str(len(stdp))], "accuracy (mean ± std)": [_mean_std(stdp.values())],
+             "paired with STDP": ["–"]}
+    learned = [r for r in rows if r["rule"] == "pair_rule" and r["network"] in stdp]
+    for seed in [None, *sorted({r["seed"] for r in learned})]:
+        own = [r for r in learned if seed is None or r["seed"] == seed]
+        diffs = [float(r["accuracy"]) - stdp[r["network"]] for r in own]
+        table["rule"].append("pair_rule, every seed" if seed is None else f"pair_rule of seed {seed}")
+        table["networks"].append(str(len(own)))
+        table["accuracy (mean ± std)"].append(_mean_std(float(r["accuracy"]) for r in own))
+        table["paired with STDP"].append(f"{np.mean(diffs):+.3f}, ≥ STDP on {sum(d >= 0 for d in diffs)}/{len(diffs)}")
+    return markdown_table(table)
+
+
+def _mean_std(values) -> str:
+    values = list(values)
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
 def _rounded(row: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
@@ -132,6 +180,10 @@ def _rounded(row: dict) -> dict:
 def parse_args(argv: list[str] | None = None):
     parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["search", "evaluate", "summary"])
+    parser.add_argument("--scenario", choices=["unsup_single", "unsup_dual"], default="unsup_single")
+    parser.add_argument("--excitatory", default=None,
+                        help="unsup_dual search: the input→E rule of each seed ({seed} replaced; default: "
+                             "<out>/pair_rule__{seed}.json)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("eval/results/synapse/rule_search"))
     parser.add_argument("--generations", type=int, default=SearchSettings.generations)
@@ -139,16 +191,19 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--images", type=int, default=SearchSettings.images, help="training images per candidate")
     parser.add_argument("--rules", nargs="+", choices=EVAL_RULES, default=list(EVAL_RULES))
     parser.add_argument("--fixed", nargs="*", default=[], help="evaluate also these parameters, e.g. a_post=3,a_pre=0.03")
+    parser.add_argument("--networks", nargs="*", type=int, default=[],
+                        help="evaluate: every seed's learned rule on these network seeds instead (one file)")
     parser.add_argument("--plast-images", type=int, default=1000)
     parser.add_argument("--assign-images", type=int, default=1000)
     parser.add_argument("--test-images", type=int, default=1000)
     parser.add_argument("--env-kwargs", nargs="*", default=[], help="key:value overrides of the full size (YAML)")
     args = parser.parse_args(argv)
     check_numbers(
-        parser, args, non_negative=["seeds"],
+        parser, args, non_negative=["seeds", "networks"],
         positive=["generations", "population", "images", "plast_images", "assign_images", "test_images"],
     )
     args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
+    args.excitatory = args.excitatory or str(args.out / "pair_rule__{seed}.json")
     try:
         for spec in args.fixed:
             fixed_parameters(spec)
@@ -160,19 +215,28 @@ def parse_args(argv: list[str] | None = None):
 def main(argv: list[str] | None = None, report: Callable[[str], None] = print) -> None:
     args = parse_args(argv)
     if args.command == "summary":
-        report(summary(args.out / "evaluation.csv"))
+        tables = {f"evaluation{suffix(args.scenario)}.csv": summary,
+                  f"evaluation{suffix(args.scenario)}_networks.csv": networks_summary}
+        found = [name for name in tables if (args.out / name).exists()]
+        if not found:
+            raise FileNotFoundError(f"no {' or '.join(tables)} in {args.out}: run evaluate first")
+        for name in found:
+            report(tables[name](args.out / name))
         return
     torch.set_num_threads(1)
-    config = make_config(scenario="unsup_single", **{**SIZES["full"]["unsup_single"], **args.env_kwargs})
+    config = make_config(scenario=args.scenario, **{**SIZES["full"][args.scenario], **args.env_kwargs})
     data = load_digits_split(config.data_source, config.n_train, config.n_test, config.split_seed, config.data_root)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.command == "search":
         run_search(args, config, data, report)
         return
+    if args.networks:
+        evaluate_on_networks(args, config, data, report)
+        return
     for seed in args.seeds:
         for rule in [*args.rules, *(f"fixed:{spec}" for spec in args.fixed)]:
             row = evaluate_rule(rule, seed, config, data, args)
-            append_rows(args.out / "evaluation.csv", [row])
+            append_rows(args.out / f"evaluation{suffix(args.scenario)}.csv", [row])
             report(str(_rounded(row)))
 
 
