@@ -104,9 +104,8 @@ def evaluate_rule(
     records = learn(scenario, dense, data, args.plast_images, network)
     accuracy = frozen_accuracy(scenario, data, config, args.test_images, args.assign_images, seed=12345)
     paid = [r[config.unsup_reward] for r in records if r.get(config.unsup_reward) is not None]
-    row = dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
-               accuracy_before=before, reward=float(np.mean(paid)), seconds=round(time.time() - start, 1))
-    return row if network == seed else {**row, "network": network}
+    return dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
+                accuracy_before=before, reward=float(np.mean(paid)), seconds=round(time.time() - start, 1))
 
 
 def evaluate_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
@@ -115,7 +114,7 @@ def evaluate_on_networks(args, config: SynapseEnvConfig, data: DigitData, report
         for rule in args.rules:
             for seed in args.seeds if rule == "pair_rule" else args.seeds[:1]:
                 row = evaluate_rule(rule, seed, config, data, args, network)
-                row["seed"] = seed if rule == "pair_rule" else "-"
+                row.update(seed=seed if rule == "pair_rule" else "-", network=network)
                 append_rows(args.out / f"evaluation{suffix(args.scenario)}_networks.csv", [row])
                 report(str(_rounded(row)))
 
