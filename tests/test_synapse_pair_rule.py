@@ -20,7 +20,7 @@ from agents.synapse.pair_rule import (
     save_parameters,
 )
 from agents.synapse.reference import STDPAgent
-from agents.synapse.rule_search import SearchSettings, fitness, search
+from agents.synapse.rule_search import SearchSettings, fitness, search, select
 from envs.synapse import SCENARIO_IDS
 from envs.synapse.config import make_config, tiny_kwargs
 from envs.synapse.data import load_digits_split
@@ -161,6 +161,57 @@ def test_script_evaluates_every_seeds_rule_on_other_networks_paired_with_stdp(tm
     assert "| pair_rule, every seed | 4 |" in lines[-1]
 
 
+def test_script_selects_the_best_search_candidates_on_fresh_networks(tmp_path):
+    kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "0"]
+    lines: list[str] = []
+    script.main(["search", "--generations", "1", "--population", "3", "--images", "10", *kwargs], lines.append)
+    searched = [r for r in csv.DictReader((tmp_path / "search_0.csv").open()) if r["phase"] == "search"]
+    script.main(["select", "--finalists", "2", "--select-networks", "2", "--images", "10", *kwargs], lines.append)
+    rows = list(csv.DictReader((tmp_path / "select_0.csv").open()))
+    best_two = sorted(searched, key=lambda r: -float(r["fitness"]))[:2]
+    assert [float(r["a_post"]) for r in rows] == pytest.approx([float(r["a_post"]) for r in best_two])
+    assert all(r["networks"] == "1200 1201" and len(r["per_network"].split()) == 2 for r in rows)
+    chosen = max(rows, key=lambda r: float(r["fitness"]))
+    saved = load_parameters(tmp_path / "pair_rule_selected__0.json")
+    assert dataclasses.asdict(saved.params) == pytest.approx({k: float(chosen[k]) for k in dataclasses.asdict(saved.params)})
+    assert load_parameters(tmp_path / "pair_rule__0.json").seed == 0  # the search's own choice stays
+    sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
+    script.main(["evaluate", "--networks", "7", "--rules", "pair_rule", "pair_rule_selected", "stdp", *sizes, *kwargs],
+                lines.append)
+    script.main(["summary", "--out", str(tmp_path)], lines.append)
+    assert "| pair_rule_selected of seed 0 | 1 |" in lines[-1] and "| pair_rule of seed 0 | 1 |" in lines[-1]
+    with pytest.raises(FileNotFoundError, match="search_1.csv"):
+        script.main(["select", *kwargs[:-1], "1"], lines.append)
+
+
+def test_select_scores_every_candidate_on_the_same_networks_and_needs_some():
+    config, data = tiny_setup()
+    chosen, rows = select([PairRuleParameters(), STRONG], config, data, 20, [3, 4])
+    assert [len(r["per_network"].split()) for r in rows] == [2, 2]
+    assert rows[1]["per_network"].split()[0] == f"{fitness(STRONG, config, data, 20, seed=3):.4f}"
+    assert chosen == (STRONG if rows[1]["fitness"] > rows[0]["fitness"] else PairRuleParameters())
+    with pytest.raises(ValueError, match="at least one candidate and one network"):
+        select([STRONG], config, data, 20, [])
+
+
+def test_script_ranks_label_free_statistics_against_accuracy_on_the_same_runs(tmp_path):
+    kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "0"]
+    save_parameters(tmp_path / "pair_rule__0", STRONG, seed=0)
+    save_parameters(tmp_path / "pair_rule_selected__0", STRONG, seed=0)  # the same rule under a second name
+    sizes = ["--plast-images", "12", "--assign-images", "20", "--test-images", "20"]
+    lines: list[str] = []
+    rules = ["pair_rule", "pair_rule_selected", "stdp", "zero"]
+    script.main(["evaluate", "--networks", "7", "8", "--rules", *rules, *sizes, *kwargs], lines.append)
+    script.main(["rank", "--networks", "8", *sizes, *kwargs], lines.append)
+    rows = list(csv.DictReader((tmp_path / "candidates_networks.csv").open()))
+    assert [(r["rule"], r["network"]) for r in rows] == [("pair_rule", "8"), ("stdp", "8"), ("zero", "8")]
+    assert all(r["accuracy"] == r["accuracy_earlier"] for r in rows)  # the same runs, repeated exactly
+    assert float(rows[2]["diversity"]) >= 0 and rows[0]["discrimination_late"] != ""
+    assert "| `discrimination` |" in lines[-1] and "3 runs on networks 8" in lines[-1]
+    script.main(["summary", "--out", str(tmp_path)], lines.append)
+    assert "ρ within a network (mean)" in lines[-1]
+
+
 def test_script_searches_the_inhibitory_rule_beside_the_seeds_input_rule(tmp_path):
     kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "1"]
     save_parameters(tmp_path / "pair_rule__1", STRONG, seed=1)
@@ -191,6 +242,7 @@ def test_fitness_of_an_inhibitory_rule_depends_on_it():
 
 @pytest.mark.parametrize("argv, message", [
     (["search", "--images", "0"], "--images"),
+    (["rank"], "rank needs --networks"),
     (["evaluate", "--fixed", "a_post=3,speed=2"], "--fixed 'a_post=3,speed=2' is not valid"),
     (["evaluate", "--fixed", "a_pre=-1"], "a_pre=-1.0 is not allowed"),
 ])
@@ -223,3 +275,51 @@ def test_multi_agent_experiment_shares_the_pair_rule_of_each_seed(tmp_path, caps
     with pytest.raises(SystemExit):
         synapse_multi.parse_args(["--rules", "hebb"])
     assert "allowed: shared, per_group, stdp, pair_rule, zero, random" in capsys.readouterr().err
+
+
+def test_multi_agent_experiment_gives_each_group_agent_its_own_rule_from_a_two_rule_file(tmp_path):
+    from envs.synapse_multi.env import parallel_env
+    from envs.synapse_multi.vec_adapter import make_parallel_vec_env
+    from eval.experiments import synapse_multi
+
+    save_parameters(tmp_path / "pair_rule__0", STRONG, seed=0, inhibitory=INHIBITORY)
+    args = synapse_multi.parse_args(["--size", "tiny", "--rules", "pair_rule", "--rule-params",
+                                     str(tmp_path / "pair_rule__{seed}.json")])
+    agent = synapse_multi.build_rule("pair_rule", 0, args)
+    assert (agent.params, agent.inhibitory) == (STRONG, INHIBITORY)
+    vec_env = make_parallel_vec_env(parallel_env, 1, 0, **synapse_multi.env_kwargs(args))
+    excitatory_only = PairRuleAgent(vec_env, params=STRONG)
+    inhibitory_everywhere = PairRuleAgent(vec_env, params=INHIBITORY, inhibitory=INHIBITORY)
+    groups = [name.startswith("inh") for name in vec_env.agents]
+    assert any(groups) and not all(groups)
+    obs, inhibitory_acted = vec_env.reset(), False
+    for _ in range(100):  # steps of the network until the I→E agent's rows hold events
+        actions, _ = agent.predict(obs, deterministic=True)
+        for i, inhibitory in enumerate(groups):
+            reference = (inhibitory_everywhere if inhibitory else excitatory_only).predict(obs[i : i + 1])[0][0]
+            np.testing.assert_allclose(actions[i], reference)
+        inhibitory_acted = np.abs(actions[groups.index(True)]).max() > 0
+        if inhibitory_acted:
+            break
+        obs, *_ = vec_env.step(np.zeros_like(actions))
+    assert inhibitory_acted  # the I→E agent's own rule acts (a one-rule file keeps I→E fixed)
+
+
+def test_stdp_changes_the_same_weights_through_unsup_single_and_unsup_dual():
+    """STDP keeps I→E fixed, so the second policy's scenario changes nothing: one STDP run serves both."""
+    weights, initial = {}, {}
+    for scenario in ("unsup_single", "unsup_dual"):
+        env = gym.make(SCENARIO_IDS[scenario], **{k: v for k, v in tiny_kwargs(scenario).items() if k != "scenario"})
+        agent, (obs, _) = make_agent("stdp", env, seed=0), env.reset(seed=3)
+        groups = env.unwrapped.scenario.network.groups
+        initial[scenario] = [group.weight.clone() for group in groups]
+        for _ in range(60):
+            action, _ = agent.predict(obs, deterministic=True)
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                obs, _ = env.reset()
+        weights[scenario] = [group.weight.clone() for group in env.unwrapped.scenario.network.groups]
+    changed = [not torch.equal(w, w0) for w, w0 in zip(weights["unsup_dual"], initial["unsup_dual"], strict=True)]
+    assert changed == [True, False]  # input→E learns, I→E stays
+    for single, dual in zip(weights["unsup_single"], weights["unsup_dual"], strict=True):
+        assert torch.equal(single, dual)

@@ -8,7 +8,8 @@ reward the unsupervised scenario pays (``unsup_reward``, by default ``discrimina
 images of the second half of a run of ``images`` training images on a fresh network; no label is read. All candidates
 of a generation share the network and image seeds (common random numbers), which change every generation. The
 search starts at Diehl–Cook STDP; at the end the best ``finalists`` candidates are scored again on ``rescore_seeds``
-fresh networks and the best mean wins.
+fresh networks and the best mean wins (:func:`select`, which also picks among a finished search's candidates on more
+networks).
 """
 
 from __future__ import annotations
@@ -145,16 +146,34 @@ def search(
         elite = np.array([candidates[i] for i in np.argsort(values)[::-1][: settings.elite]])
         mean = elite.mean(0)
         sigma = np.maximum(0.5 * sigma + 0.5 * elite.std(0), settings.min_sigma * steps)
-    finalists = [x for _, x in sorted(scored, key=lambda s: -s[0])[: settings.finalists]]
-    finals = []
-    for i, x in enumerate(finalists):
-        values = []
-        for j in range(settings.rescore_seeds):
-            network_seed = 1000 * (seed + 1) + 100 + j
-            values.append(fitness(from_coordinates(x), config, data, settings.images, network_seed, excitatory))
-        finals.append(float(np.mean(values)))
-        row = {"phase": "rescore", "generation": settings.generations, "candidate": i, "network_seed": -1,
-               **asdict(from_coordinates(x)), "fitness": finals[-1]}
+    finalists = [from_coordinates(x) for _, x in sorted(scored, key=lambda s: -s[0])[: settings.finalists]]
+    networks = [1000 * (seed + 1) + 100 + j for j in range(settings.rescore_seeds)]
+    chosen, final_rows = select(finalists, config, data, settings.images, networks, excitatory=excitatory)
+    for row in final_rows:
+        row.update(phase="rescore", generation=settings.generations)
+        report(row)
+    return chosen, rows + final_rows
+
+
+def select(
+    candidates: list[PairRuleParameters],
+    config: SynapseEnvConfig,
+    data: DigitData,
+    images: int,
+    network_seeds: list[int],
+    report: Callable[[dict], None] = lambda row: None,
+    excitatory: PairRuleParameters | None = None,
+) -> tuple[PairRuleParameters, list[dict]]:
+    """The candidate of highest mean :func:`fitness` over the networks ``network_seeds`` (the same networks for
+    every candidate); one row per candidate with that mean, its spread and the per-network values."""
+    if not candidates or not network_seeds:
+        raise ValueError("select needs at least one candidate and one network seed")
+    rows = []
+    for i, params in enumerate(candidates):
+        values = [fitness(params, config, data, images, network, excitatory) for network in network_seeds]
+        row = {"phase": "select", "generation": -1, "candidate": i, "network_seed": -1, **asdict(params),
+               "fitness": float(np.mean(values)), "fitness_std": float(np.std(values)),
+               "per_network": " ".join(f"{v:.4f}" for v in values)}
         rows.append(row)
         report(row)
-    return from_coordinates(finalists[int(np.argmax(finals))]), rows
+    return candidates[int(np.argmax([row["fitness"] for row in rows]))], rows

@@ -51,8 +51,9 @@ def next_image(
 
 
 def learn(scenario: UnsupervisedScenario, rule: DenseRule, data: DigitData, n_images: int, seed: int) -> list[dict]:
-    """Plasticity over ``n_images`` training images; per image the paid reward (``reward``) and every label-free
-    candidate the scenario reports (``info["unsup/<name>"]``, under ``<name>``; ``None`` where undefined)."""
+    """Plasticity over ``n_images`` training images; per image the paid reward (``reward``), the response's
+    ``sparsity`` and the winners' ``diversity``, and every label-free candidate the scenario reports
+    (``info["unsup/<name>"]``, under ``<name>``; ``None`` where undefined)."""
     rng, config, records = np.random.default_rng(seed), scenario.config, []
     for episode in range(n_images):
         image, represented = next_image(rng, episode, scenario, len(data.train_x))
@@ -63,5 +64,6 @@ def learn(scenario: UnsupervisedScenario, rule: DenseRule, data: DigitData, n_im
             rule.step(scenario.network.step(s))
         reward, info = scenario.end_image()
         scenario.network.end_image()
-        records.append({"reward": reward, **{k.split("/")[1]: v for k, v in info.items() if k.startswith("unsup/")}})
+        statistics = {k: info[k] for k in ("sparsity", "diversity") if k in info}
+        records.append({"reward": reward, **statistics, **{k.split("/")[1]: v for k, v in info.items() if k.startswith("unsup/")}})
     return records

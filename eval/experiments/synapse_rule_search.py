@@ -4,6 +4,7 @@
     python eval/experiments/synapse_rule_search.py evaluate --seeds 0 1 2 --out eval/results/synapse/rule_search
     python eval/experiments/synapse_rule_search.py summary --out eval/results/synapse/rule_search
     python eval/experiments/synapse_rule_search.py search --scenario unsup_dual --seeds 0   # after the first search
+    python eval/experiments/synapse_rule_search.py select --seeds 0   # again among the search's best, on more networks
 
 ``search`` runs :func:`agents.synapse.rule_search.search` once per seed (full size unless ``--env-kwargs`` says
 otherwise; fitness = the scenario's label-free reward) and writes ``search_<seed>.csv`` (every candidate) and
@@ -16,7 +17,11 @@ seed's learned rule(s), Diehl–Cook STDP and zero plasticity on ``--plast-image
 ``env.evaluate``) and appends rows to ``evaluation.csv`` (``evaluation_dual.csv``); ``--fixed a_post=3,a_pre=0.03``
 adds a rule with those parameters (the others Diehl–Cook's), named ``fixed:<spec>``; ``--networks 100 101`` instead
 runs every seed's learned rule and STDP once on each of those network seeds (``evaluation_networks.csv``: more
-networks per rule than the seeds give). ``summary`` prints the paired tables.
+networks per rule than the seeds give). ``select`` scores a finished search's ``--finalists`` best candidates again on
+``--select-networks`` fresh networks (label-free, as the search) and saves the best mean as
+``pair_rule_selected__<seed>.json`` (``select_<seed>.csv``), evaluated as rule ``pair_rule_selected``. ``rank
+--networks 100 101`` runs the ``evaluate --networks`` runs on those networks again with every label-free statistic
+(``candidates_networks.csv``) and ranks each against held-out accuracy. ``summary`` prints the tables.
 """
 
 from __future__ import annotations
@@ -28,19 +33,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from agents.synapse.pair_rule import PairRuleParameters, dense_pair_rules, load_parameters, save_parameters
-from agents.synapse.rule_search import SearchSettings, inhibitory_scale, search
+from agents.synapse.rule_search import SearchSettings, inhibitory_scale, search, select
 from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import DigitData, load_digits_split
 from envs.synapse.dense_plasticity import CombinedRule, DenseRule, learn
 from envs.synapse.evaluation import frozen_accuracy
+from envs.synapse.rewards import UNSUP_REWARDS
 from envs.synapse.scenarios import UnsupervisedScenario
 from eval.experiments.synapse_sizes import SIZES
 from eval.tables import markdown_table
 from train.cli import OneLineParser, check_numbers, parse_key_values
 
-EVAL_RULES = ("pair_rule", "stdp", "zero")
+EVAL_RULES = ("pair_rule", "pair_rule_selected", "stdp", "zero")
+RANKED = (*UNSUP_REWARDS[1:], "diversity", "sparsity")  # the label-free statistics `rank` compares with accuracy
 EVAL_FIELDS = ["rule", "seed", "plast_images", "test_images", "accuracy", "accuracy_before", "reward", "seconds"]
 
 
@@ -49,13 +57,14 @@ def suffix(scenario: str) -> str:
     return "_dual" if scenario == "unsup_dual" else ""
 
 
-def rule_path(out: Path, seed: int, scenario: str = "unsup_single") -> Path:
-    return out / f"pair_rule{suffix(scenario)}__{seed}.json"
+def rule_path(out: Path, seed: int, scenario: str = "unsup_single", selected: bool = False) -> Path:
+    """The rule file of search ``seed``: the search's choice, or with ``selected`` the ``select`` command's."""
+    return out / f"pair_rule{'_selected' if selected else ''}{suffix(scenario)}__{seed}.json"
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
     with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         if handle.tell() == 0:
             writer.writeheader()
         writer.writerows(rows)
@@ -81,21 +90,60 @@ def run_search(args, config: SynapseEnvConfig, data: DigitData, report: Callable
         report(f"seed {seed}: {params} in {time.time() - start:.0f} s -> {path}")
 
 
+def best_candidates(table: Path, count: int) -> list[PairRuleParameters]:
+    """The ``count`` best distinct candidates of a search table (its search phase, by fitness)."""
+    if not table.exists():
+        raise FileNotFoundError(f"no search table {table}: run search for this seed first")
+    rows = [r for r in csv.DictReader(table.open()) if r["phase"] == "search"]
+    names = list(PairRuleParameters.__dataclass_fields__)
+    distinct: dict[tuple, PairRuleParameters] = {}
+    for row in sorted(rows, key=lambda r: -float(r["fitness"])):
+        params = PairRuleParameters(**{name: float(row[name]) for name in names})
+        distinct.setdefault(tuple(round(float(row[name]), 6) for name in names), params)
+    return list(distinct.values())[:count]
+
+
+def run_select(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
+    """``select``: each seed's ``--finalists`` best search candidates, scored again on ``--select-networks`` fresh
+    networks (seeded ``1000 * (seed + 1) + 200 + j``, seen by no search or evaluation); the best mean is saved."""
+    for seed in args.seeds:
+        start = time.time()
+        candidates = best_candidates(args.out / f"search{suffix(args.scenario)}_{seed}.csv", args.finalists)
+        dual = load_parameters(rule_path(args.out, seed, args.scenario)) if args.scenario == "unsup_dual" else None
+        networks = [1000 * (seed + 1) + 200 + j for j in range(args.select_networks)]
+        excitatory = dual.params if dual else None
+        params, rows = select(candidates, config, data, args.images, networks, lambda r: report(str(_rounded(r))),
+                              excitatory)
+        for row in rows:
+            row.update(seed=seed, networks=" ".join(map(str, networks)))
+        table = args.out / f"select{suffix(args.scenario)}_{seed}.csv"
+        table.unlink(missing_ok=True)
+        append_rows(table, rows)
+        path = rule_path(args.out, seed, args.scenario, selected=True)
+        if dual:
+            save_parameters(path, dual.params, seed, inhibitory=params)
+        else:
+            save_parameters(path, params, seed)
+        report(f"seed {seed}: selected {params} in {time.time() - start:.0f} s -> {path}")
+
+
 def dense_rule(rule: str, seed: int, groups: list, config: SynapseEnvConfig, args) -> DenseRule:
     """The dense rule named ``rule`` on a network's ``groups`` (``zero``: no rule at all)."""
     if rule.startswith("fixed:"):
         return dense_pair_rules(groups, fixed_parameters(rule.removeprefix("fixed:")), None)
-    if rule == "pair_rule":
-        saved = load_parameters(rule_path(args.out, seed, args.scenario))
+    if rule in ("pair_rule", "pair_rule_selected"):
+        saved = load_parameters(rule_path(args.out, seed, args.scenario, selected=rule == "pair_rule_selected"))
         return dense_pair_rules(groups, saved.params, saved.inhibitory, inhibitory_scale(config))
     return CombinedRule([]) if rule == "zero" else dense_pair_rules(groups, PairRuleParameters(), None)
 
 
 def evaluate_rule(
-    rule: str, seed: int, config: SynapseEnvConfig, data: DigitData, args, network: int | None = None
+    rule: str, seed: int, config: SynapseEnvConfig, data: DigitData, args, network: int | None = None,
+    candidates: bool = False,
 ) -> dict:
     """Held-out accuracy of a fresh network seeded ``network`` (default ``seed``) before and after
-    ``--plast-images`` images of ``rule`` (the learned rule of search ``seed``)."""
+    ``--plast-images`` images of ``rule`` (the learned rule of search ``seed``); with ``candidates`` also the mean
+    of every label-free statistic over the run and over its last quarter (``<name>_late``)."""
     start = time.time()
     network = seed if network is None else network
     scenario = UnsupervisedScenario(config, data.train_x.shape[1], torch.Generator().manual_seed(network))
@@ -104,17 +152,78 @@ def evaluate_rule(
     records = learn(scenario, dense, data, args.plast_images, network)
     accuracy = frozen_accuracy(scenario, data, config, args.test_images, args.assign_images, seed=12345)
     paid = [r[config.unsup_reward] for r in records if r.get(config.unsup_reward) is not None]
-    return dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
-                accuracy_before=before, reward=float(np.mean(paid)), seconds=round(time.time() - start, 1))
+    row = dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
+               accuracy_before=before, reward=float(np.mean(paid)))
+    return {**row, **(run_means(records) if candidates else {}), "seconds": round(time.time() - start, 1)}
+
+
+def run_means(records: list[dict]) -> dict[str, float]:
+    """Each label-free statistic of :data:`RANKED` averaged over a run's images and over its last quarter."""
+    late = records[-max(len(records) // 4, 1) :]
+    out = {}
+    for name in RANKED:
+        for ending, part in (("", records), ("_late", late)):
+            values = [r[name] for r in part if r.get(name) is not None]
+            out[name + ending] = float(np.mean(values)) if values else float("nan")
+    return out
+
+
+def rank_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
+    """``rank``: the runs of ``evaluation_networks.csv`` on ``--networks`` again (the same runs: the accuracy must
+    repeat), now with every label-free statistic, into ``candidates_networks.csv``; then Spearman ρ of each with
+    held-out accuracy."""
+    table, out = (args.out / f"{name}{suffix(args.scenario)}_networks.csv" for name in ("evaluation", "candidates"))
+    if not table.exists():
+        raise FileNotFoundError(f"no {table}: run evaluate --networks first")
+    runs = {}
+    for earlier in csv.DictReader(table.open()):
+        seed = args.seeds[0] if earlier["seed"] == "-" else int(earlier["seed"])
+        if int(earlier["network"]) in args.networks:  # a rule evaluated under two names (same parameters) runs once
+            runs.setdefault((earlier["network"], rule_identity(earlier["rule"], seed, args)), (earlier, seed))
+    for earlier, seed in runs.values():
+        row = evaluate_rule(earlier["rule"], seed, config, data, args, int(earlier["network"]), candidates=True)
+        row.update(seed=earlier["seed"], network=earlier["network"], accuracy_earlier=float(earlier["accuracy"]))
+        append_rows(out, [row])
+        report(str(_rounded(row)))
+    report(rank_summary(out))
+
+
+def rule_identity(rule: str, seed: int, args) -> str:
+    """The parameters ``rule`` (of search ``seed``) stands for, as text: equal for two names of one rule."""
+    if rule == "zero":
+        return rule
+    if rule.startswith("fixed:"):
+        return repr((fixed_parameters(rule.removeprefix("fixed:")), None))
+    if rule == "stdp":
+        return repr((PairRuleParameters(), None))
+    saved = load_parameters(rule_path(args.out, seed, args.scenario, selected=rule == "pair_rule_selected"))
+    return repr((saved.params, saved.inhibitory))
+
+
+def rank_summary(path: Path) -> str:
+    """Spearman ρ of each statistic with held-out accuracy over every run, and its mean within a network."""
+    rows = list(csv.DictReader(path.open()))
+    accuracy = np.array([float(r["accuracy"]) for r in rows])
+    networks = sorted({r["network"] for r in rows})
+    table: dict[str, list[str]] = {"statistic": [], "ρ, every run": [], "ρ within a network (mean)": []}
+    for name in [f"{n}{ending}" for n in RANKED for ending in ("", "_late")]:
+        values = np.array([float(r[name]) for r in rows])
+        within = [spearmanr([float(r[name]) for r in rows if r["network"] == n],
+                            [float(r["accuracy"]) for r in rows if r["network"] == n]).statistic for n in networks]
+        table["statistic"].append(f"`{name}`")
+        table["ρ, every run"].append(f"{spearmanr(values, accuracy).statistic:+.2f}")
+        table["ρ within a network (mean)"].append(f"{np.nanmean(within):+.2f}")
+    return f"{len(rows)} runs on networks {', '.join(networks)}\n" + markdown_table(table)
 
 
 def evaluate_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
     """``--networks``: every seed's learned rule, and once each the other rules, on each of the network seeds."""
     for network in args.networks:
         for rule in args.rules:
-            for seed in args.seeds if rule == "pair_rule" else args.seeds[:1]:
+            learned = rule.startswith("pair_rule")
+            for seed in args.seeds if learned else args.seeds[:1]:
                 row = evaluate_rule(rule, seed, config, data, args, network)
-                row.update(seed=seed if rule == "pair_rule" else "-", network=network)
+                row.update(seed=seed if learned else "-", network=network)
                 append_rows(args.out / f"evaluation{suffix(args.scenario)}_networks.csv", [row])
                 report(str(_rounded(row)))
 
@@ -156,11 +265,12 @@ def networks_summary(path: Path) -> str:
     stdp = {r["network"]: float(r["accuracy"]) for r in rows if r["rule"] == "stdp"}
     table = {"rule": ["stdp"], "networks": [str(len(stdp))], "accuracy (mean ± std)": [_mean_std(stdp.values())],
              "paired with STDP": ["–"]}
-    learned = [r for r in rows if r["rule"] == "pair_rule" and r["network"] in stdp]
-    for seed in [None, *sorted({r["seed"] for r in learned})]:
-        own = [r for r in learned if seed is None or r["seed"] == seed]
+    learned = [r for r in rows if r["rule"].startswith("pair_rule") and r["network"] in stdp]
+    groups = sorted({(r["rule"], r["seed"]) for r in learned})
+    for rule, seed in [(rule, None) for rule in sorted({rule for rule, _ in groups})] + groups:
+        own = [r for r in learned if r["rule"] == rule and (seed is None or r["seed"] == seed)]
         diffs = [float(r["accuracy"]) - stdp[r["network"]] for r in own]
-        table["rule"].append("pair_rule, every seed" if seed is None else f"pair_rule of seed {seed}")
+        table["rule"].append(f"{rule}, every seed" if seed is None else f"{rule} of seed {seed}")
         table["networks"].append(str(len(own)))
         table["accuracy (mean ± std)"].append(_mean_std(float(r["accuracy"]) for r in own))
         table["paired with STDP"].append(f"{np.mean(diffs):+.3f}, ≥ STDP on {sum(d >= 0 for d in diffs)}/{len(diffs)}")
@@ -178,7 +288,7 @@ def _rounded(row: dict) -> dict:
 
 def parse_args(argv: list[str] | None = None):
     parser = OneLineParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["search", "evaluate", "summary"])
+    parser.add_argument("command", choices=["search", "select", "evaluate", "rank", "summary"])
     parser.add_argument("--scenario", choices=["unsup_single", "unsup_dual"], default="unsup_single")
     parser.add_argument("--excitatory", default=None,
                         help="unsup_dual search: the input→E rule of each seed ({seed} replaced; default: "
@@ -188,7 +298,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--generations", type=int, default=SearchSettings.generations)
     parser.add_argument("--population", type=int, default=SearchSettings.population)
     parser.add_argument("--images", type=int, default=SearchSettings.images, help="training images per candidate")
-    parser.add_argument("--rules", nargs="+", choices=EVAL_RULES, default=list(EVAL_RULES))
+    parser.add_argument("--rules", nargs="+", choices=EVAL_RULES, default=["pair_rule", "stdp", "zero"])
+    parser.add_argument("--finalists", type=int, default=6, help="select: this many best candidates of each search")
+    parser.add_argument("--select-networks", type=int, default=6, help="select: fresh networks per candidate")
     parser.add_argument("--fixed", nargs="*", default=[], help="evaluate also these parameters, e.g. a_post=3,a_pre=0.03")
     parser.add_argument("--networks", nargs="*", type=int, default=[],
                         help="evaluate: every seed's learned rule on these network seeds instead (one file)")
@@ -199,10 +311,13 @@ def parse_args(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     check_numbers(
         parser, args, non_negative=["seeds", "networks"],
-        positive=["generations", "population", "images", "plast_images", "assign_images", "test_images"],
+        positive=["generations", "population", "images", "plast_images", "assign_images", "test_images", "finalists",
+                  "select_networks"],
     )
     args.env_kwargs = parse_key_values(args.env_kwargs, "--env-kwargs")
     args.excitatory = args.excitatory or str(args.out / "pair_rule__{seed}.json")
+    if args.command == "rank" and not args.networks:
+        parser.error("rank needs --networks: the network seeds of evaluate --networks to run again")
     try:
         for spec in args.fixed:
             fixed_parameters(spec)
@@ -215,7 +330,8 @@ def main(argv: list[str] | None = None, report: Callable[[str], None] = print) -
     args = parse_args(argv)
     if args.command == "summary":
         tables = {f"evaluation{suffix(args.scenario)}.csv": summary,
-                  f"evaluation{suffix(args.scenario)}_networks.csv": networks_summary}
+                  f"evaluation{suffix(args.scenario)}_networks.csv": networks_summary,
+                  f"candidates{suffix(args.scenario)}_networks.csv": rank_summary}
         found = [name for name in tables if (args.out / name).exists()]
         if not found:
             raise FileNotFoundError(f"no {' or '.join(tables)} in {args.out}: run evaluate first")
@@ -226,11 +342,11 @@ def main(argv: list[str] | None = None, report: Callable[[str], None] = print) -
     config = make_config(scenario=args.scenario, **{**SIZES["full"][args.scenario], **args.env_kwargs})
     data = load_digits_split(config.data_source, config.n_train, config.n_test, config.split_seed, config.data_root)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.command == "search":
-        run_search(args, config, data, report)
+    if args.command in ("search", "select"):
+        (run_search if args.command == "search" else run_select)(args, config, data, report)
         return
-    if args.networks:
-        evaluate_on_networks(args, config, data, report)
+    if args.command == "rank" or args.networks:
+        (rank_on_networks if args.command == "rank" else evaluate_on_networks)(args, config, data, report)
         return
     for seed in args.seeds:
         for rule in [*args.rules, *(f"fixed:{spec}" for spec in args.fixed)]:
