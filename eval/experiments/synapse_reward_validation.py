@@ -82,11 +82,11 @@ class DenseRule:
                 group.apply_delta(pairs[:, 0], pairs[:, 1], delta)
 
 
-def means(records: list[dict]) -> dict[str, float]:
-    """Mean of each candidate over the run and over its last quarter (NaN where never defined)."""
+def means(records: list[dict], names: tuple[str, ...] = CANDIDATES) -> dict[str, float]:
+    """Mean of each of ``names`` over the run and over its last quarter (``<name>_late``; NaN where never defined)."""
     late = records[-max(len(records) // 4, 1) :]
     out = {}
-    for name in CANDIDATES:
+    for name in names:
         for suffix, part in (("", records), ("_late", late)):
             values = [r[name] for r in part if r.get(name) is not None]
             out[name + suffix] = float(np.mean(values)) if values else float("nan")

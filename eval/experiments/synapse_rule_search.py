@@ -43,6 +43,7 @@ from envs.synapse.dense_plasticity import CombinedRule, DenseRule, learn
 from envs.synapse.evaluation import frozen_accuracy
 from envs.synapse.rewards import UNSUP_REWARDS
 from envs.synapse.scenarios import UnsupervisedScenario
+from eval.experiments.synapse_reward_validation import means
 from eval.experiments.synapse_sizes import SIZES
 from eval.tables import markdown_table
 from train.cli import OneLineParser, check_numbers, parse_key_values
@@ -154,18 +155,7 @@ def evaluate_rule(
     paid = [r[config.unsup_reward] for r in records if r.get(config.unsup_reward) is not None]
     row = dict(rule=rule, seed=seed, plast_images=args.plast_images, test_images=args.test_images, accuracy=accuracy,
                accuracy_before=before, reward=float(np.mean(paid)))
-    return {**row, **(run_means(records) if candidates else {}), "seconds": round(time.time() - start, 1)}
-
-
-def run_means(records: list[dict]) -> dict[str, float]:
-    """Each label-free statistic of :data:`RANKED` averaged over a run's images and over its last quarter."""
-    late = records[-max(len(records) // 4, 1) :]
-    out = {}
-    for name in RANKED:
-        for ending, part in (("", records), ("_late", late)):
-            values = [r[name] for r in part if r.get(name) is not None]
-            out[name + ending] = float(np.mean(values)) if values else float("nan")
-    return out
+    return {**row, **(means(records, RANKED) if candidates else {}), "seconds": round(time.time() - start, 1)}
 
 
 def rank_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Callable[[str], None]) -> None:
