@@ -243,6 +243,8 @@ def test_fitness_of_an_inhibitory_rule_depends_on_it():
 @pytest.mark.parametrize("argv, message", [
     (["search", "--images", "0"], "--images"),
     (["rank"], "rank needs --networks"),
+    (["select", "--finalists", "0"], "--finalists"),
+    (["select", "--select-networks", "-1"], "--select-networks"),
     (["evaluate", "--fixed", "a_post=3,speed=2"], "--fixed 'a_post=3,speed=2' is not valid"),
     (["evaluate", "--fixed", "a_pre=-1"], "a_pre=-1.0 is not allowed"),
 ])

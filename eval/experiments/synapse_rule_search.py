@@ -35,7 +35,13 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from agents.synapse.pair_rule import PairRuleParameters, dense_pair_rules, load_parameters, save_parameters
+from agents.synapse.pair_rule import (
+    PairRuleParameters,
+    SavedRule,
+    dense_pair_rules,
+    load_parameters,
+    save_parameters,
+)
 from agents.synapse.rule_search import SearchSettings, inhibitory_scale, search, select
 from envs.synapse.config import SynapseEnvConfig, make_config
 from envs.synapse.data import DigitData, load_digits_split
@@ -128,14 +134,23 @@ def run_select(args, config: SynapseEnvConfig, data: DigitData, report: Callable
         report(f"seed {seed}: selected {params} in {time.time() - start:.0f} s -> {path}")
 
 
+def rule_parameters(rule: str, seed: int, args) -> SavedRule | None:
+    """The parameters the rule named ``rule`` stands for (of search ``seed``); ``None`` for ``zero``."""
+    if rule == "zero":
+        return None
+    if rule.startswith("fixed:"):
+        return SavedRule(fixed_parameters(rule.removeprefix("fixed:")), None, None)
+    if rule == "stdp":
+        return SavedRule(PairRuleParameters(), None, None)
+    return load_parameters(rule_path(args.out, seed, args.scenario, selected=rule == "pair_rule_selected"))
+
+
 def dense_rule(rule: str, seed: int, groups: list, config: SynapseEnvConfig, args) -> DenseRule:
     """The dense rule named ``rule`` on a network's ``groups`` (``zero``: no rule at all)."""
-    if rule.startswith("fixed:"):
-        return dense_pair_rules(groups, fixed_parameters(rule.removeprefix("fixed:")), None)
-    if rule in ("pair_rule", "pair_rule_selected"):
-        saved = load_parameters(rule_path(args.out, seed, args.scenario, selected=rule == "pair_rule_selected"))
-        return dense_pair_rules(groups, saved.params, saved.inhibitory, inhibitory_scale(config))
-    return CombinedRule([]) if rule == "zero" else dense_pair_rules(groups, PairRuleParameters(), None)
+    saved = rule_parameters(rule, seed, args)
+    if saved is None:
+        return CombinedRule([])
+    return dense_pair_rules(groups, saved.params, saved.inhibitory, inhibitory_scale(config))
 
 
 def evaluate_rule(
@@ -169,25 +184,15 @@ def rank_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Ca
     for earlier in csv.DictReader(table.open()):
         seed = args.seeds[0] if earlier["seed"] == "-" else int(earlier["seed"])
         if int(earlier["network"]) in args.networks:  # a rule evaluated under two names (same parameters) runs once
-            runs.setdefault((earlier["network"], rule_identity(earlier["rule"], seed, args)), (earlier, seed))
+            saved = rule_parameters(earlier["rule"], seed, args)
+            identity = None if saved is None else (saved.params, saved.inhibitory)
+            runs.setdefault((earlier["network"], repr(identity)), (earlier, seed))
     for earlier, seed in runs.values():
         row = evaluate_rule(earlier["rule"], seed, config, data, args, int(earlier["network"]), candidates=True)
         row.update(seed=earlier["seed"], network=earlier["network"], accuracy_earlier=float(earlier["accuracy"]))
         append_rows(out, [row])
         report(str(_rounded(row)))
     report(rank_summary(out))
-
-
-def rule_identity(rule: str, seed: int, args) -> str:
-    """The parameters ``rule`` (of search ``seed``) stands for, as text: equal for two names of one rule."""
-    if rule == "zero":
-        return rule
-    if rule.startswith("fixed:"):
-        return repr((fixed_parameters(rule.removeprefix("fixed:")), None))
-    if rule == "stdp":
-        return repr((PairRuleParameters(), None))
-    saved = load_parameters(rule_path(args.out, seed, args.scenario, selected=rule == "pair_rule_selected"))
-    return repr((saved.params, saved.inhibitory))
 
 
 def rank_summary(path: Path) -> str:
