@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -172,6 +173,12 @@ def stability_markdown(table: pd.DataFrame) -> str:
             "std": [_number(r.std) for r in rows],
         }
     )
+
+
+def read_csv_rows(path: str | Path) -> list[dict[str, str]]:
+    """Every row of the CSV at ``path`` as a dict of strings, the file closed again."""
+    with Path(path).open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> None:

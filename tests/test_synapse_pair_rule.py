@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -135,6 +136,13 @@ def test_script_searches_evaluates_and_summarises(tmp_path):
     script.main(["search", "--generations", "1", "--population", "3", "--images", "10", *kwargs], lines.append)
     saved = load_parameters(tmp_path / "pair_rule__0.json")
     assert saved.seed == 0 and saved.inhibitory is None and (tmp_path / "search_0.csv").exists()
+    first = next(csv.DictReader((tmp_path / "search_0.csv").open()))
+    assert float(first["a_post"]) == pytest.approx(1.0)  # Diehl–Cook STDP at η = 0.01
+    script.main(["search", "--generations", "1", "--population", "3", "--images", "10", *kwargs,
+                 "--start", "a_post=0.1,a_pre=0.001"], lines.append)
+    first = next(csv.DictReader((tmp_path / "search_0.csv").open()))
+    assert (float(first["a_post"]), float(first["a_pre"])) == pytest.approx((0.1, 0.001))
+    assert float(first["tau_pre"]) == pytest.approx(20.0)  # the parameters not named keep Diehl–Cook's values
     sizes = ["--plast-images", "10", "--assign-images", "20", "--test-images", "20"]
     script.main(["evaluate", *sizes, *kwargs, "--fixed", "a_post=3,mu=0.5"], lines.append)
     script.main(["summary", "--out", str(tmp_path)], lines.append)
@@ -212,6 +220,23 @@ def test_script_ranks_label_free_statistics_against_accuracy_on_the_same_runs(tm
     assert "ρ within a network (mean)" in lines[-1]
 
 
+def test_rank_summary_marks_undefined_correlations_instead_of_warning(tmp_path):
+    names = [f"{n}{ending}" for n in script.RANKED for ending in ("", "_late")]
+    rows = [dict(network=network, accuracy=accuracy, **{n: value for n in names})
+            for network, accuracy, value in [("1", 0.3, 1.0), ("1", 0.4, 2.0), ("2", 0.5, 5.0), ("2", 0.6, 5.0)]]
+    with (tmp_path / "candidates.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert np.isnan(script.rank_correlation(np.array([5.0, 5.0]), np.array([0.5, 0.6])))
+    assert script.rank_correlation(np.array([1.0, 2.0, 5.0]), np.array([0.3, 0.4, 0.5])) == pytest.approx(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SciPy's constant-input warning would fail here
+        table = script.rank_summary(tmp_path / "candidates.csv")
+    assert "| `discrimination` | +0.95 | +1.00 |" in table  # network 2 (constant) left out of the mean
+    assert "nan" not in table
+
+
 def test_script_searches_the_inhibitory_rule_beside_the_seeds_input_rule(tmp_path):
     kwargs = ["--env-kwargs", *[f"{k}:{v}" for k, v in TINY.items()], "--out", str(tmp_path), "--seeds", "1"]
     save_parameters(tmp_path / "pair_rule__1", STRONG, seed=1)
@@ -247,6 +272,7 @@ def test_fitness_of_an_inhibitory_rule_depends_on_it():
     (["select", "--select-networks", "-1"], "--select-networks"),
     (["evaluate", "--fixed", "a_post=3,speed=2"], "--fixed 'a_post=3,speed=2' is not valid"),
     (["evaluate", "--fixed", "a_pre=-1"], "a_pre=-1.0 is not allowed"),
+    (["search", "--start", "a_post=fast"], "--start 'a_post=fast' is not valid"),
 ])
 def test_script_rejects_bad_arguments_naming_them(argv, message, capsys):
     with pytest.raises(SystemExit):

@@ -7,7 +7,7 @@ meta-learning of plasticity rules by black-box search (Confavreux et al. 2020). 
 reward the unsupervised scenario pays (``unsup_reward``, by default ``discrimination``), averaged over the paying
 images of the second half of a run of ``images`` training images on a fresh network; no label is read. All candidates
 of a generation share the network and image seeds (common random numbers), which change every generation. The
-search starts at Diehl–Cook STDP; at the end the best ``finalists`` candidates are scored again on ``rescore_seeds``
+search starts at Diehl–Cook STDP (or another rule); at the end the best ``finalists`` candidates are scored again on ``rescore_seeds``
 fresh networks and the best mean wins (:func:`select`, which also picks among a finished search's candidates on more
 networks).
 """
@@ -118,16 +118,18 @@ def search(
     seed: int,
     report: Callable[[dict], None] = lambda row: None,
     excitatory: PairRuleParameters | None = None,
+    start: PairRuleParameters | None = None,
 ) -> tuple[PairRuleParameters, list[dict]]:
     """Run the search; returns the chosen parameters and one row per scored candidate (also passed to ``report``).
-    With ``excitatory`` the search is over the I→E rule beside that fixed input→E rule (:func:`fitness`).
+    With ``excitatory`` the search is over the I→E rule beside that fixed input→E rule (:func:`fitness`). The search
+    distribution starts at ``start`` (default: the pair rule's defaults, Diehl–Cook STDP at the env's η = 0.01).
 
     Networks are seeded ``1000 * (seed + 1) + generation`` (and ``+ 100 + i`` for the re-scoring), so a search never
     sees the networks of evaluation seeds 0..999.
     """
     rng = np.random.default_rng(seed)
     steps = np.array([SPACE[name][3] for name in NAMES])
-    mean, sigma = to_coordinates(PairRuleParameters()), settings.sigma_scale * steps
+    mean, sigma = to_coordinates(start or PairRuleParameters()), settings.sigma_scale * steps
     rows: list[dict] = []
     scored: list[tuple[float, np.ndarray]] = []
     for generation in range(settings.generations):

@@ -41,7 +41,7 @@ from agents.synapse.validation import SynapseValidationCallback, run_rule, trans
 from envs.synapse import SCENARIO_IDS
 from envs.synapse_multi import make_multi_agent_vec_env
 from eval.experiments.synapse_sizes import SIZES
-from eval.tables import markdown_table, mean_std_cell
+from eval.tables import markdown_table, mean_std_cell, read_csv_rows
 from train.cli import OneLineParser, check_numbers, parse_key_values
 from train.config import RUN_KEYS
 from train.environments import EVAL_SEED_OFFSET
@@ -329,7 +329,7 @@ def diagnose(args: argparse.Namespace, path: str, factor: str, seed: int) -> str
 
 def summary(path: Path) -> str:
     """Markdown table: mean ± std over seeds per (scenario, rule, third factor)."""
-    rows = list(csv.DictReader(path.open()))
+    rows = read_csv_rows(path)
     keys = sorted({(r["scenario"], r["third_factor"], r["rule"]) for r in rows})
     groups = [[r for r in rows if (r["scenario"], r["third_factor"], r["rule"]) == key] for key in keys]
     columns = {header: [key[i] for key in keys] for i, header in enumerate(("scenario", "third factor", "rule"))}

@@ -35,7 +35,7 @@ from envs.synapse_multi import multi_agent_kwargs
 from envs.synapse_multi.env import SynapseMultiAgentEnv, parallel_env
 from envs.synapse_multi.vec_adapter import make_parallel_vec_env
 from eval.experiments.synapse_sizes import SIZES
-from eval.tables import markdown_table, mean_std_cell
+from eval.tables import markdown_table, mean_std_cell, read_csv_rows
 from train.cli import OneLineParser, check_numbers, parse_key_values
 from train.environments import EVAL_SEED_OFFSET
 
@@ -200,7 +200,7 @@ def evaluate(rule: str, seed: int, args: argparse.Namespace) -> tuple[dict[str, 
 
 def summary(path: Path) -> str:
     """Markdown tables: mean ± std over seeds per rule (results, then analyses), and the mean kernels."""
-    rows = list(csv.DictReader(path.open()))
+    rows = read_csv_rows(path)
     rules = sorted({r["rule"] for r in rows}, key=lambda r: (r not in POLICIES, r))
     groups = [[r for r in rows if r["rule"] == rule] for rule in rules]
     tables = [

@@ -36,7 +36,7 @@ from envs.synapse.networks import SpikingNetwork
 from envs.synapse.rewards import UNSUP_REWARDS
 from envs.synapse.scenarios import UnsupervisedScenario
 from eval.experiments.synapse_sizes import SIZES
-from eval.tables import markdown_table
+from eval.tables import markdown_table, read_csv_rows
 from train.cli import OneLineParser, check_numbers, parse_key_values
 
 # name → (ν_post, ν_pre, τ) of pair-based STDP on input→E (Diehl–Cook: 0.01, 1e-4, 20 steps); I→E stays fixed
@@ -176,7 +176,7 @@ def main(report: Callable[[str], None] = print) -> None:
     args = parse_args()
     out = Path(args.out)
     if args.summary:
-        rows = sorted(csv.DictReader(out.open()), key=lambda r: int(r["seed"]))
+        rows = sorted(read_csv_rows(out), key=lambda r: int(r["seed"]))
         report(accuracy_table(rows) + "\n" + rank_table(rows))
         return
     torch.set_num_threads(1)

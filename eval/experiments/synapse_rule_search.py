@@ -51,7 +51,7 @@ from envs.synapse.rewards import UNSUP_REWARDS
 from envs.synapse.scenarios import UnsupervisedScenario
 from eval.experiments.synapse_reward_validation import means
 from eval.experiments.synapse_sizes import SIZES
-from eval.tables import markdown_table
+from eval.tables import markdown_table, read_csv_rows
 from train.cli import OneLineParser, check_numbers, parse_key_values
 
 EVAL_RULES = ("pair_rule", "pair_rule_selected", "stdp", "zero")
@@ -83,7 +83,8 @@ def run_search(args, config: SynapseEnvConfig, data: DigitData, report: Callable
     for seed in args.seeds:
         start = time.time()
         excitatory = load_parameters(args.excitatory.format(seed=seed)).params if args.scenario == "unsup_dual" else None
-        params, rows = search(config, data, settings, seed, lambda row: report(str(_rounded(row))), excitatory)
+        params, rows = search(config, data, settings, seed, lambda row: report(str(_rounded(row))), excitatory,
+                              fixed_parameters(args.start, "--start") if args.start else None)
         for row in rows:
             row["seed"] = seed
         table = args.out / f"search{suffix(args.scenario)}_{seed}.csv"
@@ -101,7 +102,7 @@ def best_candidates(table: Path, count: int) -> list[PairRuleParameters]:
     """The ``count`` best distinct candidates of a search table (its search phase, by fitness)."""
     if not table.exists():
         raise FileNotFoundError(f"no search table {table}: run search for this seed first")
-    rows = [r for r in csv.DictReader(table.open()) if r["phase"] == "search"]
+    rows = [r for r in read_csv_rows(table) if r["phase"] == "search"]
     names = list(PairRuleParameters.__dataclass_fields__)
     distinct: dict[tuple, PairRuleParameters] = {}
     for row in sorted(rows, key=lambda r: -float(r["fitness"])):
@@ -181,7 +182,7 @@ def rank_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Ca
     if not table.exists():
         raise FileNotFoundError(f"no {table}: run evaluate --networks first")
     runs = {}
-    for earlier in csv.DictReader(table.open()):
+    for earlier in read_csv_rows(table):
         seed = args.seeds[0] if earlier["seed"] == "-" else int(earlier["seed"])
         if int(earlier["network"]) in args.networks:  # a rule evaluated under two names (same parameters) runs once
             saved = rule_parameters(earlier["rule"], seed, args)
@@ -195,19 +196,32 @@ def rank_on_networks(args, config: SynapseEnvConfig, data: DigitData, report: Ca
     report(rank_summary(out))
 
 
+def rank_correlation(values, accuracy) -> float:
+    """Spearman ρ, NaN (without SciPy's warning) where either side is constant and ρ is undefined."""
+    if np.ptp(values) == 0 or np.ptp(accuracy) == 0:
+        return float("nan")
+    return float(spearmanr(values, accuracy).statistic)
+
+
 def rank_summary(path: Path) -> str:
-    """Spearman ρ of each statistic with held-out accuracy over every run, and its mean within a network."""
-    rows = list(csv.DictReader(path.open()))
+    """Spearman ρ of each statistic with held-out accuracy over every run, and its mean within a network
+    (networks where ρ is undefined are left out; "n/a" where it is undefined everywhere)."""
+    rows = read_csv_rows(path)
     accuracy = np.array([float(r["accuracy"]) for r in rows])
-    networks = sorted({r["network"] for r in rows})
+    network_of_row = np.array([r["network"] for r in rows])
+    networks = sorted(set(network_of_row))
     table: dict[str, list[str]] = {"statistic": [], "ρ, every run": [], "ρ within a network (mean)": []}
+
+    def cell(rho: float) -> str:
+        return "n/a" if np.isnan(rho) else f"{rho:+.2f}"
+
     for name in [f"{n}{ending}" for n in RANKED for ending in ("", "_late")]:
         values = np.array([float(r[name]) for r in rows])
-        within = [spearmanr([float(r[name]) for r in rows if r["network"] == n],
-                            [float(r["accuracy"]) for r in rows if r["network"] == n]).statistic for n in networks]
+        within = [rank_correlation(values[network_of_row == n], accuracy[network_of_row == n]) for n in networks]
+        defined = [rho for rho in within if not np.isnan(rho)]
         table["statistic"].append(f"`{name}`")
-        table["ρ, every run"].append(f"{spearmanr(values, accuracy).statistic:+.2f}")
-        table["ρ within a network (mean)"].append(f"{np.nanmean(within):+.2f}")
+        table["ρ, every run"].append(cell(rank_correlation(values, accuracy)))
+        table["ρ within a network (mean)"].append(cell(float(np.mean(defined)) if defined else float("nan")))
     return f"{len(rows)} runs on networks {', '.join(networks)}\n" + markdown_table(table)
 
 
@@ -223,19 +237,19 @@ def evaluate_on_networks(args, config: SynapseEnvConfig, data: DigitData, report
                 report(str(_rounded(row)))
 
 
-def fixed_parameters(spec: str) -> PairRuleParameters:
+def fixed_parameters(spec: str, option: str = "--fixed") -> PairRuleParameters:
     """``"a_post=3,a_pre=0.03"`` → those parameters, Diehl–Cook's for the others; a bad spec raises ``ValueError``."""
     try:
         values = {key.strip(): float(value) for key, value in (item.split("=") for item in spec.split(","))}
         return PairRuleParameters(**values)
     except (TypeError, ValueError) as error:
         names = ", ".join(PairRuleParameters.__dataclass_fields__)
-        raise ValueError(f"--fixed {spec!r} is not valid: comma-separated name=number with names {names} ({error})") from error
+        raise ValueError(f"{option} {spec!r} is not valid: comma-separated name=number with names {names} ({error})") from error
 
 
 def summary(path: Path) -> str:
     """Accuracy per rule and seed, and the learned rule's paired difference with STDP and zero."""
-    rows = list(csv.DictReader(path.open()))
+    rows = read_csv_rows(path)
     acc = {(r["rule"], int(r["seed"])): float(r["accuracy"]) for r in rows}
     seeds = sorted({s for _, s in acc})
     table = {"rule": [], "accuracy (mean ± std)": [], "per seed": [], "paired with STDP": []}
@@ -256,7 +270,7 @@ def summary(path: Path) -> str:
 
 def networks_summary(path: Path) -> str:
     """Per search seed, its rule's accuracy on the extra networks, paired with STDP on the same networks."""
-    rows = list(csv.DictReader(path.open()))
+    rows = read_csv_rows(path)
     stdp = {r["network"]: float(r["accuracy"]) for r in rows if r["rule"] == "stdp"}
     table = {"rule": ["stdp"], "networks": [str(len(stdp))], "accuracy (mean ± std)": [_mean_std(stdp.values())],
              "paired with STDP": ["–"]}
@@ -296,6 +310,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--rules", nargs="+", choices=EVAL_RULES, default=["pair_rule", "stdp", "zero"])
     parser.add_argument("--finalists", type=int, default=6, help="select: this many best candidates of each search")
     parser.add_argument("--select-networks", type=int, default=6, help="select: fresh networks per candidate")
+    parser.add_argument("--start", default=None,
+                        help="search: start the search distribution at these parameters (the others Diehl–Cook's), "
+                             "e.g. a_post=0.1,a_pre=0.001: Diehl–Cook STDP at eta_exc 0.1")
     parser.add_argument("--fixed", nargs="*", default=[], help="evaluate also these parameters, e.g. a_post=3,a_pre=0.03")
     parser.add_argument("--networks", nargs="*", type=int, default=[],
                         help="evaluate: every seed's learned rule on these network seeds instead (one file)")
@@ -316,6 +333,8 @@ def parse_args(argv: list[str] | None = None):
     try:
         for spec in args.fixed:
             fixed_parameters(spec)
+        if args.start:
+            fixed_parameters(args.start, "--start")
     except ValueError as error:
         parser.error(str(error))
     return args
