@@ -103,8 +103,8 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             "chance": [DIGIT_CHANCE, *_synapse("semi_replay.csv", "zero" + semi[1], "teacher")],
             "reference": _synapse("semi_replay.csv", "three_factor" + semi[1], "teacher"),
         },
-        ("SynapseUnsupSingle-v0, 28×28 digits (held-out accuracy)", "`pair_rule` searched without labels, 3"): {
-            "score": _synapse("rule_search/env_all_events.csv", "pair_rule", "none"),
+        ("SynapseUnsupSingle-v0, 28×28 digits (held-out accuracy)", "`pair_rule` searched without labels, η 0.1, 3"): {
+            "score": _synapse("rule_search/eta_reconstruction/env_all_events.csv", "pair_rule", "none"),
             "chance": [DIGIT_CHANCE, *_synapse("unsup_single_full.csv", "zero", "none")],
             "reference": _synapse("rule_search/env_all_events.csv", "stdp", "none"),
         },
