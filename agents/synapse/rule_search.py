@@ -7,9 +7,9 @@ meta-learning of plasticity rules by black-box search (Confavreux et al. 2020). 
 reward the unsupervised scenario pays (``unsup_reward``, by default ``discrimination``), averaged over the paying
 images of the second half of a run of ``images`` training images on a fresh network; no label is read. All candidates
 of a generation share the network and image seeds (common random numbers), which change every generation. The
-search starts at Diehl–Cook STDP (or another rule); at the end the best ``finalists`` candidates are scored again on ``rescore_seeds``
-fresh networks and the best mean wins (:func:`select`, which also picks among a finished search's candidates on more
-networks).
+search starts at Diehl–Cook STDP (or another rule); at the end the best ``finalists`` candidates are scored again
+on ``rescore_seeds`` fresh networks and the best mean wins (:func:`select`, which also picks among a finished
+search's candidates on more networks).
 """
 
 from __future__ import annotations
