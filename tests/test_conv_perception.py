@@ -45,6 +45,14 @@ def test_a_blob_drives_the_units_at_its_position_only():
         assert rates.max() > 0
 
 
+def test_overlapping_patches_see_a_blob_from_every_window_that_holds_it():
+    module = perception(patch_size=8, stride=4).eval()
+    assert module.grid == (7, 7)
+    rates, _ = maps(module, frames_with_blob([(10, 18)] * 4))  # rows 10-11, columns 18-19
+    active = torch.nonzero(rates.sum(dim=0)).tolist()
+    assert active == [[1, 3], [1, 4], [2, 3], [2, 4]]  # windows [4i, 4i + 8) holding rows 10-11, columns 18-19
+
+
 def test_empty_frames_give_no_current_and_no_spikes():
     features = perception().eval()(torch.zeros(3, 4, 32, 32, dtype=torch.uint8))
     assert torch.count_nonzero(features) == 0
