@@ -28,6 +28,9 @@ BUDGETS = {  # case: (algorithm class, agent, env arguments, budget)
     "dqn": (DQN, "dqn", SMALL_ENV, ["-n", "512", "-params", "buffer_size:1000", "learning_starts:100",
                                     "train_freq:16", "gradient_steps:4", "target_update_interval:50"]),
     "scal_rl": (PPO, "scal_rl", SMALL_ENV, PPO_BUDGET),
+    # the running mean of train.weight_averaging carried in the checkpoint (averaging starts before the stop)
+    "ppo_weight_averaging": (PPO, "ppo", SMALL_ENV,
+                             [*PPO_BUDGET, "callback:[{train.weight_averaging.WeightAveraging: {start_fraction: 0.125}}]"]),
     # membranes of running episodes are part of the state (agents.scal.stateful.SCALRecurrentPPO saves them)
     "scal_rl_stateful": (SCALRecurrentPPO, "scal_rl_stateful", SMALL_ENV, PPO_BUDGET),
 }
