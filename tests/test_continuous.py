@@ -59,6 +59,20 @@ def test_resume_continues_exactly_as_if_never_stopped(case, tmp_path):
     assert history == ["steps", "final"]
 
 
+def test_only_checkpoints_of_unfinished_runs_keep_the_replay_buffer(tmp_path):
+    """A stop keeps the buffer to resume from; the final checkpoint of a finished run (never trained from) drops it."""
+    _, agent, env_args, budget = BUDGETS["dqn"]
+    stopped = main(["--agent", agent, "--seed", "3", *QUIET, *env_args, *budget, "-f", str(tmp_path), "--steps", "256"])
+    assert (Path(stopped["checkpoint"]) / "replay_buffer.pkl").is_file()
+    finished = main(["--resume", stopped["checkpoint"], "--verbose", "0"])
+    assert finished["stop_reason"] == "final" and finished["timesteps"] == 512
+    final = Path(finished["checkpoint"])
+    assert not (final / "replay_buffer.pkl").exists()
+    assert "replay_buffer.pkl" not in json.loads((final / "meta.json").read_text())["files"]
+    again = main(["--resume", str(final), "--verbose", "0"])  # a finished run resumed: nothing to train, same model
+    assert again["timesteps"] == 512 and again["eval_returns"] == finished["eval_returns"]
+
+
 def test_resume_rejects_flags_that_change_the_run(tmp_path, capsys):
     stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *PPO_BUDGET, "-f", str(tmp_path), "--steps", "128"])
     with pytest.raises(SystemExit):

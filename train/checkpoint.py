@@ -3,7 +3,8 @@
 A checkpoint is a folder ``checkpoints/step_{steps:012d}/`` holding:
 
 * ``model.zip``: SB3's save (policy, optimizer, counters, last observation, episode buffer,
-  exploration and schedule state, the action space's RNG), plus ``replay_buffer.pkl`` off-policy;
+  exploration and schedule state, the action space's RNG), plus ``replay_buffer.pkl`` off-policy
+  (not in the ``final`` checkpoint of a finished run);
 * ``envs.pkl``: the training and evaluation VecEnvs pickled whole (their envs' physics, noise and
   delay RNGs, Monitor statistics, normalisation);
 * ``state.pkl``: python/numpy/torch RNG states and the callbacks' state (evaluation history,
@@ -78,7 +79,11 @@ def save_checkpoint(
     reason: str,
     meta: dict[str, Any],
 ) -> Path:
-    """Write a complete checkpoint of ``model`` and its envs atomically; return its folder."""
+    """Write a complete checkpoint of ``model`` and its envs atomically; return its folder.
+
+    The ``final`` checkpoint of a run that reached its step budget leaves the replay buffer out: nothing
+    trains from it again (a resumed finished run only re-saves), and for NoisyPong's DQN agents it is 5 GB.
+    """
     if reason not in REASONS:
         raise ValueError(f"reason={reason!r} is not one of {REASONS}")
     steps = int(model.num_timesteps)
@@ -88,7 +93,8 @@ def save_checkpoint(
     staging = root / f".tmp_step_{steps:012d}_{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    write_state_files(staging, model=model, envs=envs, callback_state=callback_state)
+    write_state_files(staging, model=model, envs=envs, callback_state=callback_state,
+                      replay_buffer=reason != "final")
     full_meta = {
         "format_version": FORMAT_VERSION,
         "steps": steps,
@@ -107,10 +113,12 @@ def save_checkpoint(
     return final
 
 
-def write_state_files(folder: Path, *, model: Any, envs: tuple[Any, Any], callback_state: dict[str, Any]) -> None:
-    """Write the model (and replay buffer), the envs and the RNG and callback state into ``folder``."""
+def write_state_files(
+    folder: Path, *, model: Any, envs: tuple[Any, Any], callback_state: dict[str, Any], replay_buffer: bool = True
+) -> None:
+    """Write the model (and, if asked, its replay buffer), the envs and the RNG and callback state into ``folder``."""
     model.save(folder / "model.zip")
-    if getattr(model, "replay_buffer", None) is not None:
+    if replay_buffer and getattr(model, "replay_buffer", None) is not None:
         model.save_replay_buffer(folder / "replay_buffer.pkl")
     with open(folder / "envs.pkl", "wb") as handle:
         cloudpickle.dump(envs, handle)
