@@ -37,6 +37,19 @@ def test_the_best_model_plays_on_shifted_seeds_and_the_shift_changes_the_episode
     assert unshifted["returns"] != record["returns"]  # other episodes
 
 
+def test_stochastic_play_samples_actions_instead_of_taking_the_most_likely(tmp_path, capsys):
+    summary = train_main(["--agent", "ppo", "-n", "128", "--n-envs", "2", "-params", "n_steps:64", "batch_size:64",
+                          "n_epochs:1", "-f", str(tmp_path), "--eval-freq", "0", "--final-eval-episodes", "1",
+                          "--no-tensorboard", "--verbose", "0"])  # fmt: skip
+    capsys.readouterr()
+    reevaluate.main([summary["run_dir"], "--episodes", "5", "--stochastic"])
+    sampled = json.loads(capsys.readouterr().out)
+    greedy = reevaluate.reevaluate(Path(summary["run_dir"]), 5)
+    assert sampled["deterministic"] is False and greedy["deterministic"] is True
+    # an almost untrained policy: its most likely action is nearly always the same one, sampling is not
+    assert sampled["returns"] != greedy["returns"]
+
+
 def test_a_folder_without_a_model_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no model.zip"):
         reevaluate.reevaluate(Path(tmp_path), 5)
