@@ -140,3 +140,16 @@ def test_retention_keeps_the_newest_and_the_best(tmp_path):
     kept = [p.name for p in list_checkpoints(tmp_path)]
     assert kept == ["step_000000000001", "step_000000000004", "step_000000000005"]
     assert len(removed) == 3
+    apply_retention(tmp_path, keep_last=1, keep_best=False)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step_000000000005"]
+
+
+def test_no_keep_best_on_resume_keeps_only_the_newest_checkpoints(tmp_path):
+    stopped = main(["--agent", "ppo", *QUIET, *SMALL_ENV, *PPO_BUDGET, "-f", str(tmp_path), "--save-freq", "128",
+                    "--keep-checkpoints", "50", "--steps", "384"])
+    run_dir = Path(stopped["checkpoint"]).parent.parent
+    first = list_checkpoints(run_dir)[0]
+    meta = json.loads((first / "meta.json").read_text())
+    (first / "meta.json").write_text(json.dumps({**meta, "last_mean_reward": 1e9}))  # the best by far
+    main(["--resume", str(run_dir), "--steps", "128", "--keep-checkpoints", "1", "--no-keep-best"])
+    assert [p.name for p in list_checkpoints(run_dir)] == ["step_000000000512"]

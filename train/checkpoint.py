@@ -230,17 +230,17 @@ def _load_checkpoint_folder(path: Path) -> CheckpointContents:
     )
 
 
-def apply_retention(run_dir: Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest ``keep_last`` checkpoints and the best one; return what was deleted.
+def apply_retention(run_dir: Path, keep_last: int, keep_best: bool = True) -> list[Path]:
+    """Delete all but the newest ``keep_last`` checkpoints and (``keep_best``) the best one; return what was deleted.
 
-    The best is the checkpoint with the highest ``best_mean_reward`` recorded so far in its meta
-    (ties: the oldest, where that score was first reached).
+    The best is the checkpoint whose meta records the highest ``last_mean_reward`` (the periodic evaluation
+    before it was saved; ties: the oldest, where that score was first reached).
     """
     checkpoints = list_checkpoints(run_dir)
     keep = set(checkpoints[-keep_last:]) if keep_last > 0 else set()
     scored = [(json.loads((p / "meta.json").read_text()).get("last_mean_reward"), p) for p in checkpoints]
     scored = [(score, p) for score, p in scored if score is not None]
-    if scored:
+    if keep_best and scored:
         best_score = max(score for score, _ in scored)
         keep.add(next(p for score, p in scored if score == best_score))
     removed = [p for p in checkpoints if p not in keep]

@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-freq", type=int, default=0, help="also checkpoint every N steps (<=0: only by time)")
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0, help="autosave every M minutes (<=0: never)")
     parser.add_argument("--keep-checkpoints", type=int, default=3, help="keep the newest N checkpoints (plus the best)")
+    parser.add_argument("--no-keep-best", dest="keep_best", action="store_false",
+                        help="keep only the newest --keep-checkpoints checkpoints, not also the best-scoring one "
+                             "(each DQN checkpoint holds its replay buffer)")
     parser.add_argument("--hours", type=float, default=None, help="stop this session after H hours (checkpointed)")
     parser.add_argument("--steps", type=int, default=None, help="stop this session after N more steps (checkpointed)")
     parser.add_argument("--until-stopped", action="store_true",
@@ -118,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Flags a resumed session may set (others, and these when not given, come from the run's args.yml).
 SESSION_FLAGS = (
     "resume", "steps", "hours", "progress", "verbose", "device", "num_threads", "allocator", "checkpoint_minutes", "keep_checkpoints",
-    "save_freq", "final_eval_episodes", "gym_packages",
+    "keep_best", "save_freq", "final_eval_episodes", "gym_packages",
 )
 
 

@@ -137,7 +137,7 @@ def train(args: Any, config: RunConfig, run_dir: Path, envs: tuple, model: Any, 
                 else float(evaluations.last_mean_reward)}
         path = save_checkpoint(run_dir, model=model, envs=envs, callback_state=callbacks_state(callbacks),
                                reason=reason, meta=meta)
-        apply_retention(run_dir, args.keep_checkpoints)
+        apply_retention(run_dir, args.keep_checkpoints, args.keep_best)
         return path
 
     continuous = ContinuousLearning(
