@@ -127,5 +127,11 @@ def test_find_finished_skips_unfinished_and_unreadable_folders(tmp_path):
     (tmp_path / "running" / "config.yml").write_text("env_id: NoisyCartPole-v0\n")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "summary.json").write_text("{not json")
+    _write_run(tmp_path / "stopped", [1000], [[10, 10]], 2000, 50.0)
+    stopped_summary = json.loads((tmp_path / "stopped" / "summary.json").read_text())
+    del stopped_summary["eval_mean"]  # a stop's summary: no final evaluation
+    (tmp_path / "stopped" / "summary.json").write_text(json.dumps({**stopped_summary, "stop_reason": "hours"}))
     finished = find_finished(tmp_path)
     assert [record.run_dir for record in finished.values()] == [str(tmp_path / "done")]
+    with pytest.raises(ValueError, match=r"unfinished run, stopped \(hours\).*--resume .*stopped"):
+        load_run(tmp_path / "stopped")
