@@ -88,9 +88,9 @@ def _expected() -> dict[tuple[str, str], dict[str, list[float]]]:
             }
             for agent in ("scal_rl", "scal_rl_subspace_only", "ppo_frontend_8frames", "ppo")
         },
-        ("NoisyPong-v0 (raw score)", "`ppo`, 100k steps, 3"): {
-            "score": _leaderboard("noisy_pong/default_100k/leaderboard.csv", "ppo"),
-            "chance": _leaderboard("noisy_pong/default_100k/leaderboard.csv", "random"),
+        ("NoisyPong-v0 (raw score)", "`ppo`, 1M steps, 3"): {
+            "score": _leaderboard("noisy_pong/default_1m/leaderboard/leaderboard.csv", "ppo"),
+            "chance": _leaderboard("noisy_pong/default_1m/leaderboard/leaderboard.csv", "random"),
             "reference": [*_noisy_pong_oracle(), *_leaderboard("noisy_pong/clean_100k/leaderboard.csv", "dqn")],
         },
         ("SynapseGradMimicry-v0 (held-out accuracy)", "`ppo`, per-event credit, 3"): {
