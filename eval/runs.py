@@ -174,8 +174,9 @@ def load_run(run_dir: str | Path) -> RunRecord:
     config = yaml.safe_load((run_dir / "config.yml").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
     if "eval_mean" not in summary:  # the summary of a stop (Ctrl+C, --hours, --steps): no final evaluation yet
+        checkpoints_dir = summary.get("run_dir", run_dir)  # where it trained; a copied record has no checkpoints
         raise ValueError(f"unfinished run, stopped ({summary.get('stop_reason')}) at {summary.get('timesteps')} steps; "
-                         f"continue it with: python train/run.py --resume {run_dir}")
+                         f"continue it with: python train/run.py --resume {checkpoints_dir}")
     curve_timesteps, curve_returns = evaluation_curve(run_dir, int(summary["timesteps"]), summary["eval_mean"])
     return RunRecord(
         env=config["env_id"],

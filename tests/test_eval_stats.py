@@ -135,3 +135,6 @@ def test_find_finished_skips_unfinished_and_unreadable_folders(tmp_path):
     assert [record.run_dir for record in finished.values()] == [str(tmp_path / "done")]
     with pytest.raises(ValueError, match=r"unfinished run, stopped \(hours\).*--resume .*stopped"):
         load_run(tmp_path / "stopped")
+    (tmp_path / "stopped" / "summary.json").write_text(json.dumps({**stopped_summary, "run_dir": "/exp/the_run"}))
+    with pytest.raises(ValueError, match=r"--resume /exp/the_run$"):  # a copied record points at where it trained
+        load_run(tmp_path / "stopped")
