@@ -81,6 +81,18 @@ def test_frame_spikes_keep_the_order_of_the_frames():
             assert torch.nonzero(maps[frame].sum(dim=0)).tolist() == [[2, columns[frame]]]
 
 
+def test_pixel_maps_add_each_frames_on_pixel_fractions_after_the_spike_maps():
+    plain, with_pixels = perception().eval(), perception(pixel_maps=True).eval()
+    assert with_pixels.features_dim == plain.features_dim + 4 * 8 * 8
+    observation = frames_with_blob([(8, 4), (8, 8), (8, 12), (8, 16)])
+    features = with_pixels(observation)
+    assert torch.equal(features[:, : plain.features_dim], plain(observation))
+    fractions = features[0, plain.features_dim :].view(4, 8, 8)
+    for frame, column in enumerate([1, 2, 3, 4]):  # the 2x2 blob fills a quarter of one 4x4 patch per frame
+        assert torch.nonzero(fractions[frame]).tolist() == [[2, column]]
+        assert float(fractions[frame, 2, column]) == 0.25
+
+
 def test_the_convolutional_head_is_trained_by_gradients_and_the_spiking_part_is_not():
     module = perception(head_channels=[6, 5], frame_spikes=True).train()
     assert module.features_dim == 5  # 8x8 maps -> 3x3 (3x3 kernel, stride 2) -> 1x1, 5 channels
@@ -149,6 +161,7 @@ def test_represent_is_unit_norm_in_the_state_prototypes_space():
         (SPACE, {"threshold_bounds": (1.0, 0.5)}, "threshold_bounds"),
         (SPACE, {"head_channels": [32, 0]}, r"head_channels=\[32, 0\]"),
         (SPACE, {"frame_spikes": "yes"}, "frame_spikes='yes'"),
+        (SPACE, {"pixel_maps": 1.5}, "pixel_maps=1.5"),
         (SPACE, {"head_channels": 32}, "head_channels=32"),
         (SPACE, {"pool_size": 4, "head_channels": [8, 8]}, r"head_channels=\[8, 8\] shrink the \(2, 2\) maps"),
     ],

@@ -66,6 +66,8 @@ class SCALConvPerception(SCALPlasticity):
             direction of motion, is kept; ``(n_frames + 1) x`` instead of ``2 x`` maps per prototype).
         head_channels: a trainable convolutional head over the pooled maps (3x3 kernels, ReLU, the first with
             stride 2), e.g. ``[32, 64]``; empty: the flattened maps are the features.
+        pixel_maps: add each frame's fraction of on pixels per patch to the maps (``n_frames`` more channels: the
+            input beside the spikes, as a skip connection from the retina).
         gain, decay, target_rate, homeostasis_rate, gamma_th, threshold_bounds, prototype_lr,
             plasticity_half_life, surrogate_slope: as in :class:`~agents.scal.perception.SCALPerception`.
 
@@ -92,6 +94,7 @@ class SCALConvPerception(SCALPlasticity):
         max_adapt_batch: int = 32,
         frame_spikes: bool = False,
         head_channels: tuple[int, ...] | list[int] = (),
+        pixel_maps: bool = False,
         gain: float = 5.0,
         decay: float = 0.6,
         target_rate: float = 0.125,
@@ -115,8 +118,8 @@ class SCALConvPerception(SCALPlasticity):
         pooled_grid = tuple(-(-side // pool_size) for side in grid)
         patch_prototypes = F.normalize(torch.rand(n_patch_prototypes, patch_size * patch_size), dim=1)
         state_prototypes = F.normalize(torch.rand(n_prototypes, n_patch_prototypes * state_grid**2), dim=1)
-        check_flags(frame_spikes=frame_spikes)
-        n_maps = (n_frames + 1 if frame_spikes else 2) * n_patch_prototypes
+        check_flags(frame_spikes=frame_spikes, pixel_maps=pixel_maps)
+        n_maps = (n_frames + 1 if frame_spikes else 2) * n_patch_prototypes + (n_frames if pixel_maps else 0)
         head = _conv_head(n_maps, head_channels)
         try:
             with torch.no_grad():
@@ -128,7 +131,7 @@ class SCALConvPerception(SCALPlasticity):
         self.n_frames, self.patch_size, self.stride = n_frames, patch_size, stride
         self.grid, self.pooled_grid, self.pool_size = grid, pooled_grid, pool_size
         self.min_patch_pixels, self.state_grid, self.max_adapt_batch = min_patch_pixels, state_grid, max_adapt_batch
-        self.frame_spikes = frame_spikes
+        self.frame_spikes, self.pixel_maps = frame_spikes, pixel_maps
         self.head = head
         self.register_buffer("running_patch_prototypes", patch_prototypes)
         self.register_buffer("running_patch_drift", torch.tensor(0.0))
@@ -174,7 +177,7 @@ class SCALConvPerception(SCALPlasticity):
     def spiking_maps(self, observations: torch.Tensor) -> torch.Tensor:
         """The pooled spike maps ``(batch, channels, pooled_h, pooled_w)`` (adapting the perception in training
         mode): per prototype the spike rate (or, with ``frame_spikes``, the spikes of each frame) and the last
-        frame's membrane potential over ``gain``."""
+        frame's membrane potential over ``gain``; with ``pixel_maps``, then each frame's on-pixel fractions."""
         if self.training and self.running_adaptations == 0:
             self.seed_patch_prototypes(observations[: self.max_adapt_batch])
         similarities, full = self.patch_similarities(observations)
@@ -184,7 +187,15 @@ class SCALConvPerception(SCALPlasticity):
             n = self.max_adapt_batch
             self._adapt(observations[:n], similarities[:n], full[:n], rates[:n])
         counts = spikes.flatten(1, 2) if self.frame_spikes else rates
-        return self._pooled(torch.cat([counts, last / self.gain], dim=1))
+        maps = [counts, last / self.gain]
+        if self.pixel_maps:
+            maps.append(self.on_pixel_fractions(observations))
+        return self._pooled(torch.cat(maps, dim=1))
+
+    def on_pixel_fractions(self, observations: torch.Tensor) -> torch.Tensor:
+        """Each frame's fraction of on pixels in the patch at every position, ``(batch, frames, gh, gw)``."""
+        fractions = F.avg_pool2d(self._frames(observations), self.patch_size, stride=self.stride)
+        return fractions.view(observations.shape[0], self.n_frames, *self.grid)
 
     def spike_maps(self, similarities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the LIF neurons over the frames: the spikes of every frame ``(batch, frames, prototypes, gh, gw)``
