@@ -102,6 +102,38 @@ def test_the_convolutional_head_is_trained_by_gradients_and_the_spiking_part_is_
     assert [name for name, _ in module.named_parameters()] == [f"head.{i}.{w}" for i in (0, 2) for w in ("weight", "bias")]
 
 
+def test_the_pixel_convolution_sits_on_the_patch_grid_and_learns_beside_the_spikes():
+    spikes_only = perception(frame_spikes=True).eval()
+    both = perception(frame_spikes=True, pixel_channels=3).eval()
+    assert both.features_dim == spikes_only.features_dim + 3 * 8 * 8  # one 8x8 kernel output per 4x4 patch
+    observation = frames_with_blob([(8, 8)] * 4)
+    features = both(observation)
+    assert torch.equal(features[:, : spikes_only.features_dim], spikes_only(observation))
+    features.sum().backward()
+    assert all(parameter.grad is not None for parameter in both.pixel_conv.parameters())
+    with torch.no_grad():  # one kernel that counts the on pixels: a 2x2 blob at rows/cols 8-9 reaches the cells
+        both.pixel_conv[0].weight.zero_()  # whose 8x8 window (the 4x4 patch and 2 pixels around it) covers it
+        both.pixel_conv[0].bias.zero_()
+        both.pixel_conv[0].weight[0] = 1.0
+        counts = both(observation)[0, spikes_only.features_dim :].view(3, 8, 8)[0]
+    assert torch.nonzero(counts).tolist() == [[1, 1], [1, 2], [2, 1], [2, 2]]
+    assert float(counts[2, 2]) == 16.0  # 4 pixels in each of the 4 frames
+
+
+def test_without_spike_features_the_head_sees_only_the_pixels_while_the_spiking_code_adapts():
+    module = perception(frame_spikes=True, pixel_channels=3, spike_features=False).train()
+    assert module.features_dim == 3 * 8 * 8
+    observation = frames_with_blob([(8, 8)] * 4)
+    before = module.running_thresholds.clone()
+    features = module(observation)
+    assert not torch.equal(module.running_thresholds, before)  # homeostasis still runs
+    module.eval()
+    with torch.no_grad():
+        module.running_thresholds.fill_(0.06)  # the spikes change; the features do not
+        assert torch.equal(module(observation), module.pixel_conv(observation.float().clamp(max=1.0)).flatten(1))
+    assert features.shape == (1, 3 * 8 * 8)
+
+
 def test_prototypes_start_at_patches_of_the_first_batch_and_move_toward_assigned_patches():
     module = perception(n_patch_prototypes=2, prototype_lr=0.5).train()
     first = torch.cat([frames_with_blob([(0, 0)] * 4), frames_with_blob([(4, 5)] * 4)])
@@ -162,6 +194,10 @@ def test_represent_is_unit_norm_in_the_state_prototypes_space():
         (SPACE, {"head_channels": [32, 0]}, r"head_channels=\[32, 0\]"),
         (SPACE, {"frame_spikes": "yes"}, "frame_spikes='yes'"),
         (SPACE, {"pixel_maps": 1.5}, "pixel_maps=1.5"),
+        (SPACE, {"pixel_channels": -1}, "pixel_channels=-1"),
+        (SPACE, {"pixel_channels": 2.0}, "pixel_channels=2.0"),
+        (SPACE, {"spike_features": "no"}, "spike_features='no'"),
+        (SPACE, {"spike_features": False}, "spike_features=False needs pixel_channels > 0"),
         (SPACE, {"head_channels": 32}, "head_channels=32"),
         (SPACE, {"pool_size": 4, "head_channels": [8, 8]}, r"head_channels=\[8, 8\] shrink the \(2, 2\) maps"),
     ],

@@ -10,7 +10,8 @@ over ``pool_size x pool_size`` cells of the grid, so where each pattern is (the 
 the contrast between the mean and the last frame carries how it moves.
 
 Patch prototypes move by the SCAL rule toward the non-empty patches assigned to them (nearest by cosine), seeded
-from patches of the first training batch; nothing in this perception is trained by gradients. Empty patches give
+from patches of the first training batch; nothing in the spiking code is trained by gradients (an optional
+convolutional head over the maps and an optional convolution of the pixels beside them are). Empty patches give
 no current. For the SCAL policies' episodic memory and value statistics, :meth:`SCALConvPerception.represent`
 averages the positive similarities over the frames and over a ``state_grid x state_grid`` grid, and state
 prototypes in that space cluster the states (the rule of :class:`~agents.scal.plasticity.SCALPlasticity`).
@@ -47,6 +48,14 @@ def _conv_head(in_channels: int, channels: tuple[int, ...] | list[int]) -> nn.Se
     return nn.Sequential(*layers, nn.Flatten())
 
 
+def _pixel_conv(n_frames: int, channels: int, patch_size: int, stride: int) -> nn.Sequential | None:
+    """A trainable convolution of the stacked frames whose outputs sit on the patch grid (None for 0 channels)."""
+    if channels == 0:
+        return None
+    margin = patch_size // 2
+    return nn.Sequential(nn.Conv2d(n_frames, channels, patch_size + 2 * margin, stride=stride, padding=margin), nn.ReLU())
+
+
 class SCALConvPerception(SCALPlasticity):
     """Spiking perception of stacked binary frames by patch prototypes compared at every grid position.
 
@@ -68,6 +77,11 @@ class SCALConvPerception(SCALPlasticity):
             stride 2), e.g. ``[32, 64]``; empty: the flattened maps are the features.
         pixel_maps: add each frame's fraction of on pixels per patch to the maps (``n_frames`` more channels: the
             input beside the spikes, as a skip connection from the retina).
+        pixel_channels: channels of a trainable convolution of the stacked frames (ReLU) added to the maps: kernel
+            ``patch_size + 2 * (patch_size // 2)`` (8 for 4x4 patches, the NatureCNN's first layer) centred on
+            each grid position; 0: none. It is the one part trained by gradients before the head.
+        spike_features: pass the spike maps to the head (``False`` with ``pixel_channels``: the head sees only
+            the trainable convolution; the spiking code still runs for the state prototypes and adapts).
         gain, decay, target_rate, homeostasis_rate, gamma_th, threshold_bounds, prototype_lr,
             plasticity_half_life, surrogate_slope: as in :class:`~agents.scal.perception.SCALPerception`.
 
@@ -95,6 +109,8 @@ class SCALConvPerception(SCALPlasticity):
         frame_spikes: bool = False,
         head_channels: tuple[int, ...] | list[int] = (),
         pixel_maps: bool = False,
+        pixel_channels: int = 0,
+        spike_features: bool = True,
         gain: float = 5.0,
         decay: float = 0.6,
         target_rate: float = 0.125,
@@ -118,8 +134,12 @@ class SCALConvPerception(SCALPlasticity):
         pooled_grid = tuple(-(-side // pool_size) for side in grid)
         patch_prototypes = F.normalize(torch.rand(n_patch_prototypes, patch_size * patch_size), dim=1)
         state_prototypes = F.normalize(torch.rand(n_prototypes, n_patch_prototypes * state_grid**2), dim=1)
-        check_flags(frame_spikes=frame_spikes, pixel_maps=pixel_maps)
-        n_maps = (n_frames + 1 if frame_spikes else 2) * n_patch_prototypes + (n_frames if pixel_maps else 0)
+        check_flags(frame_spikes=frame_spikes, pixel_maps=pixel_maps, spike_features=spike_features)
+        pixel_conv = _pixel_conv(n_frames, _check_int("pixel_channels", pixel_channels, 0, 4096), patch_size, stride)
+        if not spike_features and pixel_conv is None:
+            raise ValueError("spike_features=False needs pixel_channels > 0 (the head would see nothing)")
+        n_spike_maps = (n_frames + 1 if frame_spikes else 2) * n_patch_prototypes if spike_features else 0
+        n_maps = n_spike_maps + (n_frames if pixel_maps else 0) + pixel_channels
         head = _conv_head(n_maps, head_channels)
         try:
             with torch.no_grad():
@@ -131,8 +151,8 @@ class SCALConvPerception(SCALPlasticity):
         self.n_frames, self.patch_size, self.stride = n_frames, patch_size, stride
         self.grid, self.pooled_grid, self.pool_size = grid, pooled_grid, pool_size
         self.min_patch_pixels, self.state_grid, self.max_adapt_batch = min_patch_pixels, state_grid, max_adapt_batch
-        self.frame_spikes, self.pixel_maps = frame_spikes, pixel_maps
-        self.head = head
+        self.frame_spikes, self.pixel_maps, self.spike_features = frame_spikes, pixel_maps, spike_features
+        self.pixel_conv, self.head = pixel_conv, head
         self.register_buffer("running_patch_prototypes", patch_prototypes)
         self.register_buffer("running_patch_drift", torch.tensor(0.0))
 
@@ -172,6 +192,9 @@ class SCALConvPerception(SCALPlasticity):
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             maps = self.spiking_maps(observations)
+        if self.pixel_conv is not None:
+            frames = self._frames(observations).view(-1, self.n_frames, *observations.shape[-2:])
+            maps = torch.cat([maps, self._pooled(self.pixel_conv(frames))], dim=1)
         return self.head(maps)
 
     def spiking_maps(self, observations: torch.Tensor) -> torch.Tensor:
@@ -187,9 +210,11 @@ class SCALConvPerception(SCALPlasticity):
             n = self.max_adapt_batch
             self._adapt(observations[:n], similarities[:n], full[:n], rates[:n])
         counts = spikes.flatten(1, 2) if self.frame_spikes else rates
-        maps = [counts, last / self.gain]
+        maps = [counts, last / self.gain] if self.spike_features else []
         if self.pixel_maps:
             maps.append(self.on_pixel_fractions(observations))
+        if not maps:
+            return counts.new_zeros(counts.shape[0], 0, *self.pooled_grid)
         return self._pooled(torch.cat(maps, dim=1))
 
     def on_pixel_fractions(self, observations: torch.Tensor) -> torch.Tensor:
