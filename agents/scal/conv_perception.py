@@ -203,18 +203,20 @@ class SCALConvPerception(SCALPlasticity):
         frame's membrane potential over ``gain``; with ``pixel_maps``, then each frame's on-pixel fractions."""
         if self.training and self.running_adaptations == 0:
             self.seed_patch_prototypes(observations[: self.max_adapt_batch])
-        similarities, full = self.patch_similarities(observations)
-        spikes, last = self.spike_maps(similarities)
-        rates = spikes.mean(dim=1)
-        if self.training:
-            n = self.max_adapt_batch
-            self._adapt(observations[:n], similarities[:n], full[:n], rates[:n])
-        counts = spikes.flatten(1, 2) if self.frame_spikes else rates
-        maps = [counts, last / self.gain] if self.spike_features else []
+        maps: list[torch.Tensor] = []
+        if self.spike_features or self.training:  # without spike features the code runs only to adapt
+            similarities, full = self.patch_similarities(observations)
+            spikes, last = self.spike_maps(similarities)
+            rates = spikes.mean(dim=1)
+            if self.training:
+                n = self.max_adapt_batch
+                self._adapt(observations[:n], similarities[:n], full[:n], rates[:n])
+            if self.spike_features:
+                maps += [spikes.flatten(1, 2) if self.frame_spikes else rates, last / self.gain]
         if self.pixel_maps:
             maps.append(self.on_pixel_fractions(observations))
         if not maps:
-            return counts.new_zeros(counts.shape[0], 0, *self.pooled_grid)
+            return torch.zeros(observations.shape[0], 0, *self.pooled_grid, device=observations.device)
         return self._pooled(torch.cat(maps, dim=1))
 
     def on_pixel_fractions(self, observations: torch.Tensor) -> torch.Tensor:
