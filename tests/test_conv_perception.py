@@ -133,6 +133,8 @@ def test_without_spike_features_the_head_sees_only_the_pixels_while_the_spiking_
         module.running_thresholds.fill_(0.06)
         assert torch.equal(module(observation), module.pixel_conv(observation.float().clamp(max=1.0)).flatten(1))
     assert features.shape == (1, 3 * 8 * 8)
+    adapting_one = perception(pixel_channels=3, spike_features=False, pixel_maps=True, max_adapt_batch=1).train()
+    assert adapting_one(observation.repeat(3, 1, 1, 1)).shape == (3, (4 + 3) * 8 * 8)  # every observation's features
 
 
 def test_prototypes_start_at_patches_of_the_first_batch_and_move_toward_assigned_patches():

@@ -205,12 +205,13 @@ class SCALConvPerception(SCALPlasticity):
             self.seed_patch_prototypes(observations[: self.max_adapt_batch])
         maps: list[torch.Tensor] = []
         if self.spike_features or self.training:  # without spike features the code runs only to adapt
-            similarities, full = self.patch_similarities(observations)
+            n = self.max_adapt_batch
+            coded = observations if self.spike_features else observations[:n]  # adapting needs only the first n
+            similarities, full = self.patch_similarities(coded)
             spikes, last = self.spike_maps(similarities)
             rates = spikes.mean(dim=1)
             if self.training:
-                n = self.max_adapt_batch
-                self._adapt(observations[:n], similarities[:n], full[:n], rates[:n])
+                self._adapt(coded[:n], similarities[:n], full[:n], rates[:n])
             if self.spike_features:
                 maps += [spikes.flatten(1, 2) if self.frame_spikes else rates, last / self.gain]
         if self.pixel_maps:
