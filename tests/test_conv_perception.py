@@ -10,8 +10,10 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
+from agents.hyperparams import resolve_hyperparams
 from agents.registry import load_agent
 from agents.scal.conv_perception import SCALConvPerception
+from train.config import _conf_file_entry
 from train.run import main
 
 SPACE = gym.spaces.Box(0, 255, (4, 32, 32), np.uint8)
@@ -256,3 +258,18 @@ def test_scal_dqn_trains_on_the_conv_perception_with_a_head(tmp_path):
     assert isinstance(perception, SCALConvPerception) and perception.frame_spikes
     assert float(perception.running_adaptations) > 0  # adapted in the gradient steps
     assert sum(p.numel() for p in perception.head.parameters()) == 8 * (5 * 4 * 9 + 1)
+
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "eval" / "results" / "noisy_pong" / "conv_perception"
+
+
+@pytest.mark.parametrize("conf", sorted(CONF_DIR.glob("*.yml")), ids=lambda path: path.stem)
+def test_every_committed_conf_file_builds_its_perception_on_pong_frames(conf):
+    """The results' ``-conf`` files stay runnable: each builds its perception on NoisyPong's stacked frames."""
+    policy_kwargs = resolve_hyperparams(_conf_file_entry(str(conf), "NoisyPong-v0"))["policy_kwargs"]
+    assert policy_kwargs["features_extractor_class"] is SCALConvPerception
+    torch.manual_seed(0)
+    space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    module = SCALConvPerception(space, **policy_kwargs["features_extractor_kwargs"]).eval()
+    frames = torch.from_numpy(np.stack([space.sample() for _ in range(2)]))
+    assert module(frames).shape == (2, module.features_dim)
